@@ -46,12 +46,12 @@
 #define ARGO_HV_REGISTER_FLAG_FAIL_EXIST	0x1U
 
 /* notify entry flags, written by the hypervisor. */
-#define ARGO_HV_RING_EXISTS		(1U << 0)
-#define ARGO_HV_RING_SHARED		(1U << 1)
-#define ARGO_HV_RING_EMPTY		(1U << 2)
-#define ARGO_HV_RING_SUFFICIENT		(1U << 3)
-#define ARGO_HV_RING_EMSGSIZE		(1U << 4)
-#define ARGO_HV_RING_EBUSY		(1U << 5)
+#define ARGO_HV_RING_EXISTS		0x01U
+#define ARGO_HV_RING_SHARED		0x02U
+#define ARGO_HV_RING_EMPTY		0x04U
+#define ARGO_HV_RING_SUFFICIENT		0x08U
+#define ARGO_HV_RING_EMSGSIZE		0x10U
+#define ARGO_HV_RING_EBUSY		0x20U
 
 typedef __u32 argo_hv_port_t;
 typedef __u64 argo_hv_gfn_t;
