@@ -30,6 +30,8 @@
 
 #include "libargo.h"
 
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
 #define EXIT_FAIL	1
 #define EXIT_USAGE	2
 
@@ -42,6 +44,7 @@
 #define PING_DEFAULT	56
 
 static const char *prog = "argo";
+/* volatile sig_atomic_t: what C allows a signal handler to write. */
 static volatile sig_atomic_t stop;
 
 static void on_signal(int sig)
@@ -120,8 +123,15 @@ struct opts {
 	bool have_port, have_to, quiet;
 };
 
-enum { OPT_TO = 256, OPT_PORT, OPT_PARTNER, OPT_DOMAIN, OPT_TYPE, OPT_SIZE,
-       OPT_RING };
+enum {
+	OPT_TO = 256,
+	OPT_PORT,
+	OPT_PARTNER,
+	OPT_DOMAIN,
+	OPT_TYPE,
+	OPT_SIZE,
+	OPT_RING,
+};
 
 static const struct option long_opts[] = {
 	{ "to", required_argument, NULL, OPT_TO },
@@ -714,7 +724,7 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(cmds); i++)
 		if (!strcmp(argv[1], cmds[i].name))
 			return cmds[i].fn(argc - 1, argv + 1);
 	fprintf(stderr, "%s: unknown command: %s\n", prog, argv[1]);
