@@ -53,7 +53,11 @@ struct iov_iter;
 
 /* Ring sizes accepted by argo_endpoint_open(): bytes of data area. */
 #define ARGO_RING_SIZE_MIN	ARGO_HV_MIN_RING_SIZE
-#define ARGO_RING_SIZE_MAX	ARGO_HV_MAX_RING_SIZE
+/*
+ * 16 MiB of data area would need 4097 frames with the header, one more than
+ * Xen registers, so the largest usable ring is 16 MiB - 64.
+ */
+#define ARGO_RING_SIZE_MAX	(ARGO_HV_MAX_RING_SIZE - ARGO_HV_RING_HEADER_SIZE)
 #define ARGO_MAX_SEGS		ARGO_HV_MAXIOV
 
 /* A received message.  Fields are valid only during the callback. */
@@ -88,7 +92,7 @@ struct argo_endpoint_cfg {
 	u16 domain;
 	u32 port;		/* local port the ring is registered on */
 	u16 partner;		/* domain allowed to send, or ARGO_DOMID_ANY */
-	u32 ring_size;		/* data area: multiple of 16, 48 to 16 MiB */
+	u32 ring_size;		/* data area: multiple of 16, 48 to 16 MiB - 64 */
 	const struct argo_endpoint_ops *ops;
 	void *priv;
 };
