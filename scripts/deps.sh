@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# scripts/deps.sh: install the Debian 12 packages the virtio-argo build and
+# tests need, if any are missing.  Checks with dpkg-query first; runs
+# `apt-get update` (once) and `apt-get install` only when something is
+# missing, so on a prepared machine it does nothing and needs no network.
+# Runs as root, or through sudo otherwise.
+
+set -euo pipefail
+
+pkgs=(
+	# UML kernel source, Debian headers, cross compiler, kernel build tools
+	linux-source-6.1 linux-headers-amd64 gcc-aarch64-linux-gnu
+	gcc make bc flex bison libelf-dev libssl-dev ccache kmod cpio rsync
+	# checks: sparse; Xen's public headers (xen/argo.h) for the ABI test
+	sparse libxen-dev
+	# inside UML: host binaries used by tests
+	fio e2fsprogs iproute2 busybox-static python3
+	# sanitizer/fuzzer builds of the userspace programs
+	clang-14 libclang-rt-14-dev
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
+	[[ $status == ii* ]] || missing+=("$p")
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+	echo "deps: all ${#pkgs[@]} packages installed"
+	exit 0
+fi
+
+echo "deps: installing ${missing[*]}"
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then
+	command -v sudo >/dev/null || {
+		echo "deps: not root and no sudo; install: ${missing[*]}" >&2
+		exit 1
+	}
+	sudo=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+	apt-get install -y -q --no-install-recommends "${missing[@]}"
