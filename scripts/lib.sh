@@ -1,0 +1,75 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# scripts/lib.sh: helpers shared by the virtio-argo build and test scripts.
+# Sourced, never run.  Defines the cache layout:
+#
+#   $VA_CACHE                    ~/.cache/virtio-argo (or $VIRTIO_ARGO_CACHE)
+#   $VA_CACHE/src/linux-source-6.1          extracted kernel source (fixed path)
+#   $VA_CACHE/src/linux-source-6.1.version  package version it came from
+#   $VA_CACHE/uml/<flavor>-<key>            UML kernel build dirs (O=)
+#   $VA_CACHE/arm64-<key>                   arm64 defconfig+xen.config (O=)
+#   $VA_CACHE/build/<target>/src            per-target copies for M= builds
+#   $VA_CACHE/ccache                        CCACHE_DIR
+#   $VA_CACHE/logs/<timestamp>              logs of scripts/test.sh runs
+
+VA_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VA_CACHE=${VIRTIO_ARGO_CACHE:-$HOME/.cache/virtio-argo}
+VA_SRC_PKG=linux-source-6.1
+VA_SRC_TARBALL=/usr/src/linux-source-6.1.tar.xz
+VA_SRC=$VA_CACHE/src/$VA_SRC_PKG
+export VA_ROOT VA_CACHE VA_SRC
+
+export CCACHE_DIR=${CCACHE_DIR:-$VA_CACHE/ccache}
+export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
+
+va_die() {
+	echo "${0##*/}: error: $*" >&2
+	exit 1
+}
+
+va_note() {
+	echo "${0##*/}: $*" >&2
+}
+
+# Version of the installed linux-source package.
+va_src_version() {
+	dpkg-query -W -f='${Version}' "$VA_SRC_PKG" 2>/dev/null ||
+		va_die "$VA_SRC_PKG is not installed (run scripts/deps.sh)"
+}
+
+# Make sure $VA_SRC holds the kernel source of the installed package:
+# extract it once, again only when the package version changes.  The path
+# never changes, because O= build dirs refer to it by absolute path.
+va_ensure_src() {
+	local want have="" lockfd
+	want=$(va_src_version)
+	mkdir -p "$VA_CACHE/src"
+	exec {lockfd}>"$VA_CACHE/src/.lock"
+	flock "$lockfd"
+	if [[ -f $VA_SRC.version ]]; then
+		have=$(cat "$VA_SRC.version")
+	fi
+	if [[ $have != "$want" || ! -f $VA_SRC/Makefile ]]; then
+		[[ -f $VA_SRC_TARBALL ]] || va_die "$VA_SRC_TARBALL missing"
+		va_note "extracting $VA_SRC_TARBALL ($want)"
+		rm -rf "$VA_SRC" "$VA_SRC.version" "$VA_CACHE/src/.extract"
+		mkdir -p "$VA_CACHE/src/.extract"
+		tar -C "$VA_CACHE/src/.extract" -xf "$VA_SRC_TARBALL"
+		mv "$VA_CACHE/src/.extract/$VA_SRC_PKG" "$VA_SRC"
+		rmdir "$VA_CACHE/src/.extract"
+		echo "$want" >"$VA_SRC.version"
+	fi
+	flock -u "$lockfd"
+	exec {lockfd}>&-
+}
+
+# Short hash of stdin, for cache keys.
+va_hash() {
+	sha256sum | cut -c1-16
+}
+
+# Compiler identity, part of every cache key.
+va_gcc_id() {
+	"${1:-gcc}" --version | head -n1
+}
