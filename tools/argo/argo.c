@@ -44,13 +44,18 @@
 #define PING_DEFAULT	56
 
 static const char *prog = "argo";
-/* volatile sig_atomic_t: what C allows a signal handler to write. */
-static volatile sig_atomic_t stop;
+/* Set by SIGINT/SIGTERM; a lock-free atomic is safe in a handler. */
+static int stop_flag;
 
 static void on_signal(int sig)
 {
 	(void)sig;
-	stop = 1;
+	__atomic_store_n(&stop_flag, 1, __ATOMIC_RELAXED);
+}
+
+static bool stopped(void)
+{
+	return __atomic_load_n(&stop_flag, __ATOMIC_RELAXED);
 }
 
 static void catch_signals(void)
@@ -63,7 +68,7 @@ static void catch_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
-static void usage(FILE *out)
+static void print_help(FILE *out)
 {
 	fprintf(out,
 		"usage: %s COMMAND [OPTIONS]\n"
@@ -89,7 +94,7 @@ static void die_usage(const char *fmt, const char *arg)
 	fprintf(stderr, "%s: ", prog);
 	fprintf(stderr, fmt, arg);
 	fputc('\n', stderr);
-	usage(stderr);
+	print_help(stderr);
 	exit(EXIT_USAGE);
 }
 
@@ -237,10 +242,10 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 			o->quiet = true;
 			break;
 		case 'h':
-			usage(stdout);
+			print_help(stdout);
 			exit(0);
 		default:
-			usage(stderr);
+			print_help(stderr);
 			exit(EXIT_USAGE);
 		}
 	}
@@ -365,7 +370,7 @@ static int cmd_listen(int argc, char **argv)
 	       domain_str(o.partner, p, sizeof(p)), o.ring_size);
 	fflush(stdout);
 
-	while (!stop && (!o.count || got < o.count)) {
+	while (!stopped() && (!o.count || got < o.count)) {
 		n = argo_recv(fd, buf, o.ring_size, &mi);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -555,7 +560,7 @@ static int cmd_ping(int argc, char **argv)
 	fflush(stdout);
 
 	start = now_ms();
-	for (seq = 1; !stop && (o.count < 0 || seq <= o.count); seq++) {
+	for (seq = 1; !stopped() && (o.count < 0 || seq <= o.count); seq++) {
 		put32(req, (uint32_t)seq);
 		put32(req + 4, id);
 		t0 = now_ns();
@@ -572,7 +577,7 @@ static int cmd_ping(int argc, char **argv)
 
 		/* Wait for this request's reply; skip stale ones. */
 		deadline = now_ms() + o.timeout * 1e3;
-		while (n >= 0 && !stop) {
+		while (n >= 0 && !stopped()) {
 			double left = deadline - now_ms();
 
 			if (left <= 0)
@@ -618,7 +623,7 @@ static int cmd_ping(int argc, char **argv)
 			fflush(stdout);
 			break;
 		}
-		if (!stop && (o.count < 0 || seq < o.count)) {
+		if (!stopped() && (o.count < 0 || seq < o.count)) {
 			struct timespec ts;
 
 			ts.tv_sec = (time_t)o.interval;
@@ -669,7 +674,7 @@ static int cmd_pong(int argc, char **argv)
 	       domain_str(o.partner, p, sizeof(p)));
 	fflush(stdout);
 
-	while (!stop && (!o.count || served < o.count)) {
+	while (!stopped() && (!o.count || served < o.count)) {
 		n = argo_recv(fd, buf, o.ring_size, &mi);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -716,18 +721,18 @@ int main(int argc, char **argv)
 	size_t i;
 
 	if (argc < 2) {
-		usage(stderr);
+		print_help(stderr);
 		return EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
 	    !strcmp(argv[1], "help")) {
-		usage(stdout);
+		print_help(stdout);
 		return 0;
 	}
 	for (i = 0; i < ARRAY_SIZE(cmds); i++)
 		if (!strcmp(argv[1], cmds[i].name))
 			return cmds[i].fn(argc - 1, argv + 1);
 	fprintf(stderr, "%s: unknown command: %s\n", prog, argv[1]);
-	usage(stderr);
+	print_help(stderr);
 	return EXIT_USAGE;
 }
