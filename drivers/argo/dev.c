@@ -46,6 +46,7 @@
 #include <linux/poll.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/stddef.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 #include <linux/uio.h>
@@ -337,6 +338,17 @@ struct argo_dev_rx {
 	int err;			/* why the next message was kept */
 };
 
+/*
+ * Address of the user's descriptor @i.  The array may be misaligned (that
+ * is the caller's business, and legal): compute addresses in bytes, never
+ * through a member access on a misaligned struct pointer.
+ */
+static void __user *argo_dev_umsg(const struct argo_dev_rx *rx,
+				  unsigned int i)
+{
+	return (u8 __user *)rx->umsgs + (size_t)i * sizeof(struct argo_dev_msg);
+}
+
 static enum argo_rx_action argo_dev_rx_one(struct argo_endpoint *ep,
 					   const struct argo_msg *msg,
 					   void *arg)
@@ -354,7 +366,9 @@ static enum argo_rx_action argo_dev_rx_one(struct argo_endpoint *ep,
 	if (msg->len > m->len) {
 		/* Never truncate: report the length needed, keep the message. */
 		rx->err = -EMSGSIZE;
-		if (put_user(msg->len, &rx->umsgs[rx->done].len))
+		if (copy_to_user((u8 __user *)argo_dev_umsg(rx, rx->done) +
+				 offsetof(struct argo_dev_msg, len),
+				 &msg->len, sizeof(msg->len)))
 			rx->err = -EFAULT;
 		return ARGO_RX_KEEP;
 	}
@@ -378,7 +392,7 @@ static enum argo_rx_action argo_dev_rx_one(struct argo_endpoint *ep,
 	m->domain = msg->src_domain;
 	m->flags = 0;
 	m->reserved = 0;
-	if (copy_to_user(&rx->umsgs[rx->done], m, sizeof(*m))) {
+	if (copy_to_user(argo_dev_umsg(rx, rx->done), m, sizeof(*m))) {
 		/* The payload was copied, but the caller cannot know: keep. */
 		rx->err = -EFAULT;
 		return ARGO_RX_KEEP;
@@ -645,6 +659,8 @@ int argo_dev_init(void)
 	BUILD_BUG_ON(sizeof(struct argo_dev_max_size) != 16);
 	BUILD_BUG_ON(sizeof(struct argo_dev_info) != 56);
 	BUILD_BUG_ON(sizeof(struct argo_dev_stats) != 64);
+	BUILD_BUG_ON(sizeof_field(struct argo_dev_msg, len) !=
+		     sizeof_field(struct argo_msg, len));
 
 	if (dev_mode & ~0777) {
 		pr_err("dev_mode=%#o: only permission bits (0777) are allowed\n",

@@ -813,6 +813,179 @@ static void test_close_busy(void)
 	check(n > 0, "close_with_queued_messages_and_waiters");
 }
 
+/* xorshift64*: deterministic, so a failure can be replayed. */
+static uint64_t fuzz_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t fuzz_rand(void)
+{
+	fuzz_state ^= fuzz_state >> 12;
+	fuzz_state ^= fuzz_state << 25;
+	fuzz_state ^= fuzz_state >> 27;
+	return fuzz_state * 0x2545f4914f6cdd1dull;
+}
+
+static uint64_t fuzz_pick(const uint64_t *v, size_t n)
+{
+	return v[fuzz_rand() % n];
+}
+
+static uint64_t fuzz_ptr(void *good, size_t good_len)
+{
+	uint64_t v[] = {
+		0, 1, (uintptr_t)good, (uintptr_t)good + good_len - 1,
+		(uintptr_t)unmapped, (uintptr_t)readonly,
+		(uintptr_t)unmapped - 8, 0xffffffffffff0000ull,
+		(uintptr_t)good, fuzz_rand(),
+	};
+
+	return fuzz_pick(v, sizeof(v) / sizeof(v[0]));
+}
+
+static uint32_t fuzz_u32(void)
+{
+	static const uint64_t v[] = {
+		0, 1, 15, 16, 47, 48, 64, 256, 4064, 4065, 4096,
+		ARGO_DEV_MAX_MSG_SIZE, ARGO_DEV_MAX_MSG_SIZE + 1,
+		ARGO_DEV_RING_SIZE_MAX, 0x7fffffff, 0xffffffff,
+	};
+
+	return fuzz_rand() & 1 ? (uint32_t)fuzz_rand() :
+	       (uint32_t)fuzz_pick(v, sizeof(v) / sizeof(v[0]));
+}
+
+static uint16_t fuzz_dom(void)
+{
+	static const uint64_t v[] = {
+		0, 1, 2, 3, 7, 8, DOM_NONE, 0x7fef, ARGO_DEV_DOMID_SELF,
+		ARGO_DEV_DOMID_ANY, 0x7ff5, 0xffff,
+	};
+
+	return (uint16_t)fuzz_pick(v, sizeof(v) / sizeof(v[0]));
+}
+
+static uint32_t fuzz_port(void)
+{
+	static const uint64_t v[] = {
+		0, PORT_A, PORT_B, PORT_NONE, 0x7e571000, 0x7e571001,
+		0xffffffff,
+	};
+
+	return (uint32_t)fuzz_pick(v, sizeof(v) / sizeof(v[0]));
+}
+
+/* Random descriptor contents, mostly plausible, sometimes garbage. */
+static void fuzz_fill(void *p, size_t len, unsigned char *buf, size_t buf_len)
+{
+	struct argo_dev_msg *m = p;
+	struct argo_dev_bind *b = p;
+	unsigned int i;
+
+	memset(p, 0, len);
+	switch (fuzz_rand() % 4) {
+	case 0:		/* garbage */
+		for (i = 0; i < len; i++)
+			((unsigned char *)p)[i] = (unsigned char)fuzz_rand();
+		break;
+	case 1:		/* a bind */
+		b->port = fuzz_port();
+		b->partner = fuzz_dom();
+		b->domain = fuzz_dom();
+		b->ring_size = fuzz_rand() & 1 ? 4096 : fuzz_u32();
+		if (!(fuzz_rand() % 8))
+			b->flags = (uint32_t)fuzz_rand();
+		break;
+	default:	/* message descriptors */
+		for (i = 0; (i + 1) * sizeof(*m) <= len; i++) {
+			m[i].buf = fuzz_ptr(buf, buf_len);
+			m[i].len = fuzz_rand() & 1 ? fuzz_rand() % buf_len :
+				   fuzz_u32();
+			m[i].type = (uint32_t)fuzz_rand();
+			m[i].port = fuzz_port();
+			m[i].domain = fuzz_dom();
+			if (!(fuzz_rand() % 8))
+				m[i].flags = (uint16_t)fuzz_rand();
+			else
+				m[i].flags = fuzz_rand() & 1 ?
+					     ARGO_DEV_MSG_DONTWAIT : 0;
+			if (!(fuzz_rand() % 16))
+				m[i].reserved = fuzz_rand();
+		}
+		break;
+	}
+}
+
+static bool fuzz_errno_ok(int e)
+{
+	switch (e) {
+	case EINVAL: case EFAULT: case ENOTCONN: case EISCONN: case EEXIST:
+	case ESRCH: case ECONNREFUSED: case EMSGSIZE: case EAGAIN:
+	case ENOTTY: case EPERM: case ENOSPC: case ENOMEM:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Random ioctls with random arguments on non-blocking endpoints: every
+ * call must return a result or a documented errno, and the kernel must
+ * neither crash nor warn (the harness checks the console).
+ */
+static void test_fuzz(void)
+{
+	static const unsigned long cmds[] = {
+		ARGO_DEV_IOC_BIND, ARGO_DEV_IOC_SEND, ARGO_DEV_IOC_RECV,
+		ARGO_DEV_IOC_SENDV, ARGO_DEV_IOC_RECVV,
+		ARGO_DEV_IOC_MAX_MSG_SIZE, ARGO_DEV_IOC_INFO,
+		ARGO_DEV_IOC_STATS,
+	};
+	static struct argo_dev_msg arr[ARGO_DEV_MAX_BATCH + 2];
+	static unsigned char buf[8192];
+	struct argo_dev_batch batch;
+	int fds[4], bad = 0, i, k, r, e;
+	void *arg;
+
+	for (k = 0; k < 4; k++)
+		fds[k] = dev_open(O_NONBLOCK);
+	for (i = 0; i < 20000; i++) {
+		unsigned long cmd = cmds[fuzz_rand() % 8];
+		int fd = fds[fuzz_rand() % 4];
+
+		if (!(fuzz_rand() % 50))
+			cmd = _IOC(fuzz_rand() % 4, ARGO_DEV_IOC_MAGIC,
+				   fuzz_rand() % 16, fuzz_rand() % 128);
+		if (cmd == ARGO_DEV_IOC_SENDV || cmd == ARGO_DEV_IOC_RECVV) {
+			fuzz_fill(arr, sizeof(arr), buf, sizeof(buf));
+			batch.msgs = fuzz_rand() % 4 ? (uintptr_t)arr :
+				     fuzz_ptr(arr, sizeof(arr));
+			batch.count = fuzz_rand() % 4 ?
+				      (uint32_t)(fuzz_rand() % 70) : fuzz_u32();
+			batch.flags = fuzz_rand() % 8 ? 0 : (uint32_t)fuzz_rand();
+			arg = &batch;
+		} else {
+			fuzz_fill(arr, sizeof(arr[0]) * 2, buf, sizeof(buf));
+			arg = arr;
+		}
+		if (!(fuzz_rand() % 10))
+			arg = (void *)(uintptr_t)fuzz_ptr(arr, sizeof(arr));
+		r = ioctl(fd, cmd, arg);
+		e = errno;
+		if (r < 0 && !fuzz_errno_ok(e)) {
+			if (bad++ < 5)
+				diag("fuzz %d: cmd %#lx: errno %d %s", i, cmd,
+				     e, strerror(e));
+		}
+		if (!(fuzz_rand() % 500)) {
+			k = (int)(fuzz_rand() % 4);
+			close(fds[k]);
+			fds[k] = dev_open(O_NONBLOCK);
+		}
+	}
+	for (k = 0; k < 4; k++)
+		close(fds[k]);
+	check(!bad, "random_ioctls_give_documented_errnos");
+}
+
 static int run_checks(void)
 {
 	int a, b;
@@ -847,6 +1020,7 @@ static int run_checks(void)
 	close(a);
 	close(b);
 	test_close_busy();
+	test_fuzz();
 	return failures ? 1 : 0;
 }
 
