@@ -51,6 +51,7 @@
 #define FILL_MSG	64u
 #define TIMEOUT_S	90
 #define EXIT_ABORT	2		/* the checks could not go on */
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 static int checks;
 static int failures;
@@ -838,7 +839,7 @@ static uint64_t fuzz_ptr(void *good, size_t good_len)
 		(uintptr_t)good, fuzz_rand(),
 	};
 
-	return fuzz_pick(v, sizeof(v) / sizeof(v[0]));
+	return fuzz_pick(v, ARRAY_SIZE(v));
 }
 
 static uint32_t fuzz_u32(void)
@@ -850,7 +851,7 @@ static uint32_t fuzz_u32(void)
 	};
 
 	return fuzz_rand() & 1 ? (uint32_t)fuzz_rand() :
-	       (uint32_t)fuzz_pick(v, sizeof(v) / sizeof(v[0]));
+	       (uint32_t)fuzz_pick(v, ARRAY_SIZE(v));
 }
 
 static uint16_t fuzz_dom(void)
@@ -860,7 +861,7 @@ static uint16_t fuzz_dom(void)
 		ARGO_DEV_DOMID_ANY, 0x7ff5, 0xffff,
 	};
 
-	return (uint16_t)fuzz_pick(v, sizeof(v) / sizeof(v[0]));
+	return (uint16_t)fuzz_pick(v, ARRAY_SIZE(v));
 }
 
 static uint32_t fuzz_port(void)
@@ -870,7 +871,7 @@ static uint32_t fuzz_port(void)
 		0xffffffff,
 	};
 
-	return (uint32_t)fuzz_pick(v, sizeof(v) / sizeof(v[0]));
+	return (uint32_t)fuzz_pick(v, ARRAY_SIZE(v));
 }
 
 /* Random descriptor contents, mostly plausible, sometimes garbage. */
