@@ -122,7 +122,7 @@ ours=$(grep -E "$diag" "$log" | grep -E "^($src/|drivers/|include/|tests/|tools/
 theirs=$(grep -E "^[^ ]*: *(warning|error):" "$log" | grep -vF "$src/" || true)
 
 if [[ -n $theirs ]]; then
-	va_note "$target: diagnostics outside the project (not fatal):"
+	va_note "$target: diagnostics located in kernel files (not fatal by themselves):"
 	sort -u <<<"$theirs" | head -n 20 >&2
 fi
 if [[ -n $ours ]]; then
@@ -135,8 +135,9 @@ if [[ $rc -eq 0 && ! -f $src/argo.ko ]]; then
 	rc=1
 fi
 if [[ $rc -ne 0 ]]; then
-	va_note "$target: module build FAILED (log $log)"
-	tail -n 30 "$log" >&2
+	va_note "$target: module build FAILED (log $log); errors and where:"
+	grep -E "error:|^$src/[^ ]*: In function|^$src/[^ ]*:[0-9]+:[0-9]+: note: in expansion|\*\*\*" \
+		"$log" | sed "s|$src/||g; s|^|  |" | head -n 30 >&2 || true
 	exit 1
 fi
 va_note "$target: modules built: $(cd "$src" && find . -name '*.ko' | sort | tr '\n' ' ')"
