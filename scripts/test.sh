@@ -1,0 +1,223 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# scripts/test.sh: THE test command of virtio-argo (CI runs it via .ci/run).
+#
+# Runs, in order: deps, the base and debug UML kernels, the module builds
+# (uml, debian, arm64; W=1 + sparse), checkpatch, the ABI conformance test
+# (tests/abi), the userspace builds (tools, tests/user) and their host tests
+# (`make -C tools test`, if there is such a target), the KUnit suites and
+# userspace tests in UML (scripts/run-kunit.sh), and every end-to-end script
+# tests/e2e/*.sh.  A build or check counts as one test; a step that prints
+# KTAP counts its cases (with the kernel's parser, scripts/ktap.sh).
+#
+# One progress line per step on stdout; full logs in
+# .test-logs/<timestamp>/ (also .test-logs/latest; or $VA_LOG_DIR), with the
+# tail of a failing step's log printed.  The last line is exactly
+# "N passed, N failed"; the exit status is non-zero if anything failed or
+# nothing ran.  Needs no terminal: stdin is /dev/null.
+#
+# E2E scripts get in their environment: VA_ROOT, VA_CACHE, VA_UML_BASE and
+# VA_UML_DEBUG (UML build dirs), VA_KODIR (argo.ko and tests/kunit/*.ko
+# built for UML), VA_OUT (a directory of their own for results); they print
+# one KTAP document on stdout and exit non-zero on failure.
+
+set -euo pipefail
+exec </dev/null
+
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$VA_ROOT"
+
+stamp=$(date +%Y%m%d-%H%M%S)
+logroot=${VA_LOG_DIR:-$VA_ROOT/.test-logs}
+logs=$logroot/$stamp
+mkdir -p "$logs"
+ln -sfn "$stamp" "$logroot/latest" 2>/dev/null || true
+# Keep the ten newest runs.
+find "$logroot" -mindepth 1 -maxdepth 1 -type d -name '20*' | sort -r |
+	tail -n +11 | xargs -r rm -rf
+
+passed=0
+failed=0
+t_start=$SECONDS
+
+progress() {
+	printf 'test: %-6s %s\n' "$1" "$2"
+}
+
+fail_tail() { # LOG
+	echo "---- tail of $1 ----"
+	tail -n 40 "$1" | sed 's/^/| /'
+	echo "----"
+}
+
+# step NAME LOG CMD...: one test, passed if CMD exits 0.
+step() {
+	local name=$1 log=$logs/$2.log t0=$SECONDS rc=0
+	shift 2
+	"$@" >"$log" 2>&1 || rc=$?
+	if [[ $rc -eq 0 ]]; then
+		passed=$((passed + 1))
+		progress "[ok]" "$name ($((SECONDS - t0))s)"
+	else
+		failed=$((failed + 1))
+		progress "[FAIL]" "$name ($((SECONDS - t0))s, exit $rc, log $log)"
+		fail_tail "$log"
+	fi
+	return "$rc"
+}
+
+# not_run NAME WHY: a step that could not run counts as one failure.
+not_run() {
+	failed=$((failed + 1))
+	progress "[FAIL]" "$1 (not run: $2)"
+}
+
+# ktap_step NAME LOGBASE CMD...: CMD prints KTAP on stdout; count its cases.
+# A non-zero exit with no failed case counts one more failure.
+ktap_step() {
+	local name=$1 base=$logs/$2 t0=$SECONDS rc=0 p f s
+	shift 2
+	"$@" >"$base.ktap" 2>"$base.log" || rc=$?
+	read -r p f s < <("$VA_ROOT/scripts/ktap.sh" count "$base.parsed" \
+		"$name=$base.ktap" 2>>"$base.log") || { p=0 f=1 s=0; }
+	if [[ $rc -ne 0 && $f -eq 0 ]]; then
+		f=1
+		echo "exit status $rc" >>"$base.log"
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+	if [[ $f -eq 0 ]]; then
+		progress "[ok]" "$name: $p passed, $s skipped ($((SECONDS - t0))s)"
+	else
+		progress "[FAIL]" "$name: $p passed, $f failed ($((SECONDS - t0))s, logs $base.*)"
+		sed 's/\x1b\[[0-9;]*m//g' "$base.parsed/results.txt" 2>/dev/null |
+			grep -E '\[(FAILED|CRASHED|ERROR)\]' | head -n 20 || true
+		fail_tail "$base.log"
+	fi
+}
+
+# has_target DIR TARGET: the Makefile in DIR has TARGET.
+has_target() {
+	[[ -f $1/Makefile ]] && make -C "$1" -n "$2" >/dev/null 2>&1
+}
+
+last_line() { # LOG
+	tail -n 1 "$1"
+}
+
+echo "test: logs in $logs"
+
+# 1. Packages.
+step "deps" deps bash scripts/deps.sh || {
+	echo "$passed passed, $failed failed"
+	exit 1
+}
+va_ensure_src
+
+# 2. UML kernels.
+uml_base='' uml_debug=''
+if step "UML kernel (base)" uml-base bash scripts/build-uml.sh base; then
+	uml_base=$(last_line "$logs/uml-base.log")
+fi
+if step "UML kernel (debug)" uml-debug bash scripts/build-uml.sh debug; then
+	uml_debug=$(last_line "$logs/uml-debug.log")
+fi
+
+# 3. Module builds, W=1 + sparse.
+kodir=''
+if [[ -n $uml_debug ]]; then
+	if step "modules: uml (W=1 C=2)" modules-uml bash scripts/build-modules.sh uml; then
+		kodir=$(last_line "$logs/modules-uml.log")
+	fi
+else
+	not_run "modules: uml" "no debug UML kernel"
+fi
+step "modules: debian amd64 headers (W=1 C=2)" modules-debian \
+	bash scripts/build-modules.sh debian || true
+step "modules: arm64 (W=1 C=2)" modules-arm64 \
+	bash scripts/build-modules.sh arm64 || true
+
+# 4. Style.
+step "checkpatch --strict" checkpatch bash scripts/checkpatch.sh || true
+
+# 5. ABI conformance with Xen's public headers.
+if [[ -f tests/abi/Makefile ]]; then
+	if step "abi: build" abi-build make -C tests/abi; then
+		ktap_step abi abi make -s --no-print-directory -C tests/abi check
+	fi
+	if has_target tests/abi check-arm64; then
+		step "abi: arm64 static checks" abi-arm64 make -C tests/abi check-arm64 || true
+	fi
+elif compgen -G 'tests/abi/*.c' >/dev/null; then
+	if step "abi: build" abi-build gcc -Wall -Wextra -Werror -I include \
+		-o "$logs/abi_check" tests/abi/*.c; then
+		ktap_step abi abi "$logs/abi_check"
+	fi
+else
+	progress "[skip]" "abi: no tests/abi/Makefile or tests/abi/*.c yet"
+fi
+
+# 6. Userspace: builds, and host-side unit tests if the tools have them.
+if [[ -f tools/Makefile ]]; then
+	step "tools: build" tools-build make -C tools || true
+	if has_target tools test; then
+		ktap_step tools-test tools-test make -s --no-print-directory -C tools test
+	fi
+else
+	progress "[skip]" "tools: no tools/Makefile yet"
+fi
+if [[ -f tests/user/Makefile ]]; then
+	step "tests/user: build" user-build make -C tests/user || true
+else
+	progress "[skip]" "tests/user: no tests/user/Makefile yet"
+fi
+
+# 7. KUnit suites and userspace tests inside the debug UML kernel.
+if [[ -n $uml_debug && -n $kodir ]]; then
+	t0=$SECONDS rc=0
+	bash scripts/run-kunit.sh -b "$uml_debug" -k "$kodir" -u tests/user \
+		-o "$logs/kunit" >"$logs/kunit.log" 2>&1 || rc=$?
+	line=$(last_line "$logs/kunit.log")
+	if [[ $line =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped$ ]]; then
+		p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]} s=${BASH_REMATCH[3]}
+		[[ $rc -eq 0 || $f -gt 0 ]] || f=1
+	else
+		p=0 f=1 s=0
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+	if [[ $f -eq 0 ]]; then
+		progress "[ok]" "kunit+user in UML: $p passed, $s skipped ($((SECONDS - t0))s)"
+	else
+		progress "[FAIL]" "kunit+user in UML: $p passed, $f failed ($((SECONDS - t0))s, log $logs/kunit.log, results $logs/kunit/)"
+		fail_tail "$logs/kunit.log"
+	fi
+else
+	not_run "kunit+user in UML" "no debug UML kernel or no UML modules"
+fi
+
+# 8. End-to-end scripts.
+e2e=()
+if [[ -d tests/e2e ]]; then
+	mapfile -t e2e < <(find tests/e2e -maxdepth 1 -name '*.sh' -type f | sort)
+fi
+if [[ ${#e2e[@]} -eq 0 ]]; then
+	progress "[skip]" "e2e: no tests/e2e/*.sh yet"
+elif [[ -z $uml_base || -z $uml_debug || -z $kodir ]]; then
+	not_run "e2e (${#e2e[@]} scripts)" "UML kernels or UML modules missing"
+else
+	for t in "${e2e[@]}"; do
+		n=$(basename "$t" .sh)
+		mkdir -p "$logs/e2e-$n.out"
+		ktap_step "e2e-$n" "e2e-$n" env VA_ROOT="$VA_ROOT" \
+			VA_CACHE="$VA_CACHE" VA_UML_BASE="$uml_base" \
+			VA_UML_DEBUG="$uml_debug" VA_KODIR="$kodir" \
+			VA_OUT="$logs/e2e-$n.out" timeout -k 10 1800 bash "$t"
+	done
+fi
+
+echo "test: done in $((SECONDS - t_start))s; logs in $logs"
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 && $passed -gt 0 ]]
