@@ -57,7 +57,7 @@ debian_kdir() {
 
 # arm64 tree prepared for external modules, cached by source + compiler.
 arm64_kdir() {
-	local key o
+	local key o lockfd
 	va_ensure_src
 	key=$({
 		cat "$VA_SRC.version"
@@ -65,6 +65,8 @@ arm64_kdir() {
 		echo "defconfig xen.config"
 	} | va_hash)
 	o=$VA_CACHE/arm64-$key
+	exec {lockfd}>"$o.lock"
+	flock "$lockfd"
 	if [[ ! -f $o/.virtio-argo-complete ]]; then
 		mkdir -p "$o"
 		make -C "$VA_SRC" O="$o" ARCH=arm64 \
@@ -79,6 +81,7 @@ arm64_kdir() {
 			-j"$(nproc)" modules_prepare >&2
 		touch "$o/.virtio-argo-complete"
 	fi
+	exec {lockfd}>&-
 	echo "$o"
 }
 
@@ -102,8 +105,11 @@ arm64)
 	;;
 esac
 
-# A fresh copy of the sources, without git metadata and build products.
+# A fresh copy of the sources, without git metadata and build products;
+# one build per target at a time.
 mkdir -p "$work"
+exec {lockfd}>"$work/.lock"
+flock "$lockfd"
 rm -rf "$src"
 rsync -a --exclude=.git --exclude=.test-logs \
 	--exclude='*.o' --exclude='*.ko' --exclude='*.mod' --exclude='*.mod.c' \

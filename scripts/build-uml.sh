@@ -49,6 +49,11 @@ key=$({
 O=$VA_CACHE/uml/$flavor-$key
 stamp=$O/.virtio-argo-complete
 
+# One build per dir at a time (test.sh and someone's demo may race).
+mkdir -p "$VA_CACHE/uml"
+exec {lockfd}>"$O.lock"
+flock "$lockfd"
+
 if [[ -f $stamp ]]; then
 	va_note "$flavor UML kernel up to date"
 	echo "$O"
