@@ -265,6 +265,11 @@ static void test_bind_errors(void)
 		  "bind_ring_size_not_multiple_of_16_einval");
 	CHECK_ERR(bind_raw(fd, DOM_A, PORT_A, DOM_B, 0x1000010), EINVAL,
 		  "bind_ring_size_over_16mib_einval");
+	CHECK_ERR(bind_raw(fd, DOM_A, PORT_A, DOM_B, 0x1000000), EINVAL,
+		  "bind_ring_size_16mib_einval");
+	CHECK_ERR(bind_raw(fd, DOM_A, PORT_A, DOM_B,
+			   ARGO_DEV_RING_SIZE_MAX + 16), EINVAL,
+		  "bind_ring_size_max_plus_16_einval");
 	CHECK_ERR(bind_raw(fd, DOM_A, PORT_A, DOM_B, 0xfffffff0u), EINVAL,
 		  "bind_ring_size_huge_einval");
 	CHECK_ERR(bind_raw(fd, DOM_A, PORT_A, ARGO_DEV_DOMID_SELF, RING),

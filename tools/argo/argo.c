@@ -212,7 +212,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 			v = strtoul(optarg, &end, 0);
 			if (errno || *end || *optarg == '-' ||
 			    v < PING_HDR || v > ARGO_DEV_MAX_MSG_SIZE)
-				die_usage("bad size (16 to 16777184): %s",
+				die_usage("bad size (16 to 16 MiB - 96): %s",
 					  optarg);
 			o->size = (uint32_t)v;
 			break;
@@ -222,7 +222,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 			if (errno || *end || *optarg == '-' ||
 			    v < ARGO_DEV_RING_SIZE_MIN ||
 			    v > ARGO_DEV_RING_SIZE_MAX || v % 16)
-				die_usage("bad ring size (multiple of 16, 48 to 16 MiB): %s",
+				die_usage("bad ring size (multiple of 16, 48 to 16 MiB - 64): %s",
 					  optarg);
 			o->ring_size = (uint32_t)v;
 			break;

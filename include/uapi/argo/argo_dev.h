@@ -26,9 +26,13 @@
 #define ARGO_DEV_DOMID_ANY	0x7ff4	/* bind: accept any sender */
 #define ARGO_DEV_DOMID_FIRST_RESERVED	0x7ff0	/* real ids are below */
 
-/* Ring data area, bytes: a multiple of 16 in [MIN, MAX]. */
+/*
+ * Ring data area, bytes: a multiple of 16 in [MIN, MAX].  The largest is
+ * 64 bytes short of 16 MiB: with the 64-byte ring header, 16 MiB would
+ * need one page more than the hypervisor registers.
+ */
 #define ARGO_DEV_RING_SIZE_MIN	48U
-#define ARGO_DEV_RING_SIZE_MAX	0x1000000U
+#define ARGO_DEV_RING_SIZE_MAX	(0x1000000U - 64U)
 #define ARGO_DEV_RING_ALIGN	16U
 
 /* Largest payload any ring accepts; a ring of size L accepts L - 32. */
