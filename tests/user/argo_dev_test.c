@@ -759,6 +759,87 @@ static void test_blocking(int a, int b)
 	alarm(0);
 }
 
+#define CONC_THREADS	4
+#define CONC_MSGS	100
+
+struct conc_sender {
+	int fd;
+	uint32_t id;
+	int sent;
+};
+
+static void *conc_send(void *arg)
+{
+	struct conc_sender *cs = arg;
+	uint32_t msg[FILL_MSG / 4];
+	sigset_t set;
+	int i;
+
+	/* The reader's alarm is for the reader. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGALRM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	memset(msg, 0, sizeof(msg));
+	for (i = 0; i < CONC_MSGS; i++) {
+		msg[0] = cs->id;
+		msg[1] = (uint32_t)i;
+		if (send_ioctl(cs->fd, DOM_B, PORT_SMALL, 5, msg,
+			       sizeof(msg)) != sizeof(msg))
+			break;
+		cs->sent++;
+	}
+	return NULL;
+}
+
+/*
+ * Several threads share one endpoint and send blocking to a ring that
+ * holds three messages while one reader drains it: every message arrives
+ * once, each thread's in order, and no sender sleeps forever.
+ */
+static void test_concurrent(int a)
+{
+	int s = endpoint(DOM_B, PORT_SMALL, DOM_A, SMALL_RING, 0);
+	struct conc_sender cs[CONC_THREADS];
+	uint32_t next[CONC_THREADS] = { 0 };
+	pthread_t th[CONC_THREADS];
+	struct argo_dev_msg m;
+	uint32_t buf[RING / 4];
+	int i, got = 0, bad = 0, fails = 0;
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	sigaction(SIGALRM, &sa, NULL);
+	for (i = 0; i < CONC_THREADS; i++) {
+		cs[i].fd = a;
+		cs[i].id = (uint32_t)i;
+		cs[i].sent = 0;
+		pthread_create(&th[i], NULL, conc_send, &cs[i]);
+	}
+	alarm(30);	/* a lost wake-up ends in EINTR, not a hang */
+	while (got < CONC_THREADS * CONC_MSGS) {
+		if (recv_ioctl(s, buf, sizeof(buf), &m) != FILL_MSG) {
+			fails++;
+			break;
+		}
+		if (buf[0] >= CONC_THREADS || buf[1] != next[buf[0]]++)
+			bad++;
+		got++;
+	}
+	alarm(0);
+	for (i = 0; i < CONC_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		if (cs[i].sent != CONC_MSGS)
+			fails++;
+	}
+	if (fails || bad)
+		diag("received %d of %d, %d out of order, %d failures", got,
+		     CONC_THREADS * CONC_MSGS, bad, fails);
+	check(!fails && !bad && got == CONC_THREADS * CONC_MSGS,
+	      "concurrent_blocking_senders_all_delivered_in_order");
+	close(s);
+}
+
 static void test_stats(int a, int b)
 {
 	struct argo_dev_stats sa, sb, sa2, sb2;
@@ -1021,6 +1102,7 @@ static int run_checks(void)
 	test_batch(a, b);
 	test_poll_nonblock(a, b);
 	test_blocking(a, b);
+	test_concurrent(a);
 	test_stats(a, b);
 	test_bad_ioctls(a);
 	close(a);
