@@ -158,10 +158,14 @@ int argo_ring_drain(struct argo_endpoint *ep,
 
 		/* rx and len are multiples of 16: the header never wraps. */
 		memcpy(&hdr, data + rx, sizeof(hdr));
-		space = ARGO_HV_MSG_SPACE(0);
-		if (hdr.len >= ARGO_HV_MSG_HDR_SIZE)
+		/*
+		 * Bound hdr.len by avail before rounding it up to slots: a
+		 * length near U32_MAX would round up to 0 in 32 bits.
+		 */
+		space = 0;
+		if (hdr.len >= ARGO_HV_MSG_HDR_SIZE && hdr.len <= avail)
 			space = ARGO_HV_MSG_SPACE(hdr.len - ARGO_HV_MSG_HDR_SIZE);
-		if (hdr.len < ARGO_HV_MSG_HDR_SIZE || space > avail) {
+		if (!space || space > avail) {
 			argo_ring_error(ep, "bad message length", hdr.len, avail);
 			argo_ring_publish(ep, tx);
 			ret = -EIO;
