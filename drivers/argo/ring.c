@@ -96,7 +96,8 @@ bool argo_ring_has_data(struct argo_endpoint *ep)
 {
 	s64 tx = argo_ring_sane_tx(ep);
 
-	return tx >= 0 && tx != READ_ONCE(ep->ring->rx_ptr);
+	/* Our own rx_ptr: the ring's copy is only ever written. */
+	return tx >= 0 && tx != READ_ONCE(ep->rx_ptr);
 }
 
 static void argo_ring_error(struct argo_endpoint *ep, const char *what,
@@ -109,7 +110,8 @@ static void argo_ring_error(struct argo_endpoint *ep, const char *what,
 
 static void argo_ring_publish(struct argo_endpoint *ep, u32 rx)
 {
-	ep->rx_ptr = rx;
+	/* Read without rx_lock by argo_ring_has_data(). */
+	WRITE_ONCE(ep->rx_ptr, rx);
 	/* Our reads of the consumed slots happen before the space is freed. */
 	smp_store_release(&ep->ring->rx_ptr, rx);
 }
