@@ -498,10 +498,15 @@ static int argo_sendv(struct argo_endpoint *ep, u16 dst_domain, u32 dst_port,
 		 * -EBUSY: too many senders already wait on that ring, so the
 		 * hypervisor queued no wake-up for us; poll by timer instead.
 		 * Either way the caller is promised a tx_ready.
+		 *
+		 * Wait for at least one byte: the hypervisor reports the space
+		 * of a full ring (one free slot) as 0 payload bytes, which
+		 * would "suffice" for an empty message that does not fit and
+		 * wake the sender before anything was consumed.
 		 */
 		atomic64_inc(&ep->tx_eagain);
 		argo_tx_wait_add(ep, dst_domain, dst_port,
-				 min_t(u64, total, U32_MAX), seq,
+				 clamp_t(u64, total, 1, U32_MAX), seq,
 				 ret == -EBUSY);
 		return -EAGAIN;
 	}
