@@ -725,45 +725,47 @@ static long lb_sendv(struct lb_domain *caller,
 
 /* One notify entry (Xen: fill_ring_data). */
 static void lb_fill_ring_data(struct lb_domain *caller,
-			      struct argo_hv_ring_data_ent *ent)
+			      struct argo_hv_ring_data_ent *arg)
 {
+	struct argo_hv_ring_data_ent ent = *arg;
 	struct lb_domain *dst;
 	struct lb_ring *r;
-	u16 flags = 0;
 
-	dst = lb_find(ent->ring.domain_id);
+	ent.flags = 0;
+	dst = lb_find(ent.ring.domain_id);
 	if (!dst || !dst->argo)
 		goto out;
 
 	read_lock(&dst->rings_lock);
-	r = lb_ring_match(dst, ent->ring.aport, caller->domid);
+	r = lb_ring_match(dst, ent.ring.aport, caller->domid);
 	if (r) {
-		u32 space_required = ent->space_required;
-		u32 space, max;
+		u32 space;
 
-		flags |= ARGO_HV_RING_EXISTS;
+		ent.flags |= ARGO_HV_RING_EXISTS;
 		spin_lock(&r->lock);
-		max = r->len - LB_HDR - LB_SLOT;
+		ent.max_message_size = r->len - LB_HDR - LB_SLOT;
 		if (r->partner == ARGO_HV_DOMID_ANY)
-			flags |= ARGO_HV_RING_SHARED;
+			ent.flags |= ARGO_HV_RING_SHARED;
 		space = lb_payload_space(r);
-		if (space_required > max) {
-			flags |= ARGO_HV_RING_EMSGSIZE;
-		} else if (space >= space_required) {
+		if (ent.space_required > ent.max_message_size) {
+			/* Never queue a wait that cannot be met. */
+			ent.flags |= ARGO_HV_RING_EMSGSIZE;
+		} else if (space >= ent.space_required) {
 			lb_pending_cancel(r, caller->domid);
-			flags |= ARGO_HV_RING_SUFFICIENT;
+			ent.flags |= ARGO_HV_RING_SUFFICIENT;
 		} else if (lb_pending_requeue(r, caller->domid,
-					      space_required)) {
-			flags |= ARGO_HV_RING_EBUSY;
+					      ent.space_required)) {
+			ent.flags |= ARGO_HV_RING_EBUSY;
 		}
 		spin_unlock(&r->lock);
-		if (space == max)
-			flags |= ARGO_HV_RING_EMPTY;
-		ent->max_message_size = max;
+		if (space == ent.max_message_size)
+			ent.flags |= ARGO_HV_RING_EMPTY;
 	}
 	read_unlock(&dst->rings_lock);
 out:
-	ent->flags = flags;
+	/* Only these two are written back; the rest stays the caller's. */
+	WRITE_ONCE(arg->flags, ent.flags);
+	WRITE_ONCE(arg->max_message_size, ent.max_message_size);
 }
 
 static long lb_notify(struct lb_domain *caller, struct argo_hv_ring_data *rd)
@@ -1110,6 +1112,7 @@ static int lb_domain(u16 requested)
 	return ret;
 }
 
+/* Exported only for argo_abi_kunit, which checks these ops themselves. */
 const struct argo_provider argo_loopback_provider = {
 	.name = "loopback",
 	.init = lb_init,
@@ -1118,5 +1121,4 @@ const struct argo_provider argo_loopback_provider = {
 	.op = argo_lb_op,
 	.frame = argo_lb_frame,
 };
-/* For argo_abi_kunit only: the core finds it by name, not by symbol. */
 EXPORT_SYMBOL_GPL(argo_loopback_provider);
