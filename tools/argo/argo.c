@@ -251,14 +251,47 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	}
 }
 
+/* One line of advice for the errors an administrator can do something about. */
+static void hint(int err)
+{
+	const char *h = NULL;
+
+	switch (err) {
+	case EPERM:
+		h = "refused by the hypervisor's access control\n"
+		    "  (partner \"any\" needs Xen's argo=1,mac-permissive=1,\n"
+		    "  or argo.loopback_mac_permissive=1 on loopback)";
+		break;
+	case EEXIST:
+		h = "that port is already bound for that partner in that domain";
+		break;
+	case ESRCH:
+		h = "no such domain";
+		break;
+	case ECONNREFUSED:
+		h = "no ring there accepts messages from this domain\n"
+		    "  (is the listener running, with this domain or \"any\"\n"
+		    "  as its partner?)";
+		break;
+	case EACCES:
+		h = "/dev/argo is root-only unless argo.ko is loaded with dev_mode=";
+		break;
+	}
+	if (h)
+		fprintf(stderr, "%s: %s\n", prog, h);
+}
+
 static int open_dev(int flags)
 {
 	int fd = argo_open(flags);
 
 	if (fd < 0) {
+		int err = errno;
+
 		warn_errno("open " ARGO_DEV_PATH);
-		if (errno == ENOENT)
+		if (err == ENOENT)
 			fprintf(stderr, "%s: is argo.ko loaded?\n", prog);
+		hint(err);
 		exit(EXIT_USAGE);
 	}
 	return fd;
@@ -273,6 +306,7 @@ static void bind_or_die(int fd, const struct opts *o, uint32_t port,
 		fprintf(stderr, "%s: bind port %u partner %s in domain %s: %s\n",
 			prog, port, domain_str(partner, p, sizeof(p)),
 			domain_str(o->domain, d, sizeof(d)), strerror(errno));
+		hint(errno);
 		exit(EXIT_USAGE);
 	}
 }
@@ -285,6 +319,7 @@ static void bind_any_or_die(int fd, const struct opts *o, uint16_t partner,
 	if (argo_bind_any_port(fd, o->domain, partner, ring, port)) {
 		fprintf(stderr, "%s: bind in domain %s: %s\n", prog,
 			domain_str(o->domain, d, sizeof(d)), strerror(errno));
+		hint(errno);
 		exit(EXIT_USAGE);
 	}
 }
@@ -469,8 +504,11 @@ static int cmd_send(int argc, char **argv)
 	catch_signals();
 	n = argo_send(fd, o.to_domain, o.to_port, o.type, buf, len);
 	if (n < 0) {
+		int err = errno;
+
 		fprintf(stderr, "%s: send to %u:%u: %s\n", prog, o.to_domain,
-			o.to_port, strerror(errno));
+			o.to_port, strerror(err));
+		hint(err);
 		return EXIT_FAIL;
 	}
 	free(buf);
@@ -545,8 +583,11 @@ static int cmd_ping(int argc, char **argv)
 	bind_any_or_die(fd, &o, o.to_domain, ring, &port);
 	id = port;
 	if (argo_max_msg_size(fd, o.to_domain, o.to_port, &maxsz)) {
-		fprintf(stderr, "%s: no ring at %u:%u: %s\n", prog,
-			o.to_domain, o.to_port, strerror(errno));
+		int err = errno;
+
+		fprintf(stderr, "%s: ping %u:%u: %s\n", prog, o.to_domain,
+			o.to_port, strerror(err));
+		hint(err);
 		return EXIT_FAIL;
 	}
 	if (o.size > maxsz) {
