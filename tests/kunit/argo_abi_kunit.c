@@ -19,10 +19,15 @@
 
 #include <kunit/test.h>
 #include <linux/bits.h>
+#include <linux/completion.h>
+#include <linux/err.h>
+#include <linux/irqflags.h>
+#include <linux/spinlock.h>
 #include <linux/overflow.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/vmalloc.h>
+#include <argo/argo.h>
 #include <argo/hv.h>
 #include <argo/loopback.h>
 #include <argo/provider.h>
@@ -55,6 +60,9 @@ struct lbt_ctx {
 	void *mem[8];
 	unsigned int nmem;
 	bool mac;
+	struct argo_endpoint *ep;	/* a core endpoint, closed at exit */
+	struct completion rx_done;
+	struct argo_msg rx_msg;
 };
 
 static struct lbt_ctx *ctx_of(struct kunit *test)
@@ -1580,6 +1588,105 @@ static void simulate_resume_drops_the_domains_rings(struct kunit *test)
 }
 
 /* ------------------------------------------------------------------ */
+/* The provider in its context: atomic callers and the core           */
+
+static void ops_work_with_interrupts_off(struct kunit *test)
+{
+	static DEFINE_SPINLOCK(lock);
+	struct lbt_ring *ring = lbt_ring(test, D_A, PORT, D_B, 64);
+	unsigned long flags;
+	long ret[5];
+
+	/* What the virtio kick path does: everything but register_ring. */
+	spin_lock_irqsave(&lock, flags);
+	ret[0] = lbt_send(D_B, D_A, PORT, 16);
+	ret[1] = lbt_send(D_B, D_A, PORT, 16);
+	ret[2] = lbt_notify_null(D_A);
+	ret[3] = lbt_unreg(D_A, PORT, D_B);
+	ret[4] = lbt_send(D_B, D_A, PORT, 16);
+	spin_unlock_irqrestore(&lock, flags);
+
+	KUNIT_EXPECT_EQ(test, ret[0], 16L);
+	KUNIT_EXPECT_EQ(test, ret[1], -EAGAIN);
+	KUNIT_EXPECT_EQ(test, ret[2], 0L);
+	KUNIT_EXPECT_EQ(test, ret[3], 0L);
+	KUNIT_EXPECT_EQ(test, ret[4], -ECONNREFUSED);
+	KUNIT_EXPECT_EQ(test, lbt_tx(ring), 32U);
+}
+
+static enum argo_rx_action lbt_core_rx(struct argo_endpoint *ep,
+				       const struct argo_msg *msg, void *priv)
+{
+	struct lbt_ctx *ctx = priv;
+
+	if (!completion_done(&ctx->rx_done)) {
+		ctx->rx_msg.src_domain = msg->src_domain;
+		ctx->rx_msg.src_port = msg->src_port;
+		ctx->rx_msg.type = msg->type;
+		ctx->rx_msg.len = msg->len;
+		complete(&ctx->rx_done);
+	}
+	return ARGO_RX_CONSUME;
+}
+
+static const struct argo_endpoint_ops lbt_core_ops = {
+	.rx = lbt_core_rx,
+};
+
+/* A core endpoint as D_A on PORT for D_B. */
+static void lbt_core_endpoint(struct kunit *test)
+{
+	struct lbt_ctx *ctx = ctx_of(test);
+	struct argo_endpoint_cfg cfg = {
+		.domain = D_A,
+		.port = PORT,
+		.partner = D_B,
+		.ring_size = 256,
+		.ops = &lbt_core_ops,
+		.priv = ctx,
+	};
+	struct argo_endpoint *ep;
+
+	init_completion(&ctx->rx_done);
+	ep = argo_endpoint_open(&cfg);
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(ep), "open: %ld", PTR_ERR(ep));
+	ctx->ep = ep;
+}
+
+static void lbt_expect_core_rx(struct kunit *test, u32 len)
+{
+	struct lbt_ctx *ctx = ctx_of(test);
+
+	KUNIT_ASSERT_TRUE_MSG(test,
+			      wait_for_completion_timeout(&ctx->rx_done,
+							  10 * HZ),
+			      "the core never saw the message");
+	KUNIT_EXPECT_EQ(test, ctx->rx_msg.src_domain, (u16)D_B);
+	KUNIT_EXPECT_EQ(test, ctx->rx_msg.src_port, (u32)SRC_PORT);
+	KUNIT_EXPECT_EQ(test, ctx->rx_msg.len, len);
+}
+
+static void signal_reaches_the_core(struct kunit *test)
+{
+	lbt_core_endpoint(test);
+	KUNIT_ASSERT_EQ(test, lbt_send(D_B, D_A, PORT, 9), 9L);
+	lbt_expect_core_rx(test, 9);
+}
+
+static void simulate_resume_makes_the_core_register_again(struct kunit *test)
+{
+	struct argo_hv_ring_data_ent ent;
+
+	lbt_core_endpoint(test);
+	KUNIT_ASSERT_EQ(test, argo_lb_simulate_resume(D_A), 0);
+	/* The core registered its ring again before the call returned. */
+	KUNIT_ASSERT_EQ(test, lbt_query(test, D_B, D_A, PORT, 0, &ent), 0L);
+	KUNIT_EXPECT_TRUE(test, ent.flags & ARGO_HV_RING_EXISTS);
+	KUNIT_ASSERT_EQ(test, lbt_send(D_B, D_A, PORT, 11), 11L);
+	lbt_expect_core_rx(test, 11);
+}
+
+/* ------------------------------------------------------------------ */
 
 static int argo_abi_init(struct kunit *test)
 {
@@ -1611,6 +1718,8 @@ static void argo_abi_exit(struct kunit *test)
 
 	if (!ctx)
 		return;
+	if (ctx->ep)
+		argo_endpoint_close(ctx->ep);
 	/* Domains first: that drops their rings, then the memory goes. */
 	for (i = ctx->ndoms; i-- > 0;)
 		argo_lb_domain_destroy(ctx->doms[i]);
@@ -1750,6 +1859,13 @@ static struct kunit_case argo_abi_domain_cases[] = {
 	{}
 };
 
+static struct kunit_case argo_abi_provider_cases[] = {
+	KUNIT_CASE(ops_work_with_interrupts_off),
+	KUNIT_CASE(signal_reaches_the_core),
+	KUNIT_CASE(simulate_resume_makes_the_core_register_again),
+	{}
+};
+
 #define ARGO_ABI_SUITE(sname, cases)		\
 	static struct kunit_suite sname = {	\
 		.name = #sname,			\
@@ -1765,10 +1881,12 @@ ARGO_ABI_SUITE(argo_abi_sendv, argo_abi_sendv_cases);
 ARGO_ABI_SUITE(argo_abi_ring_format, argo_abi_ring_cases);
 ARGO_ABI_SUITE(argo_abi_notify, argo_abi_notify_cases);
 ARGO_ABI_SUITE(argo_abi_domains, argo_abi_domain_cases);
+ARGO_ABI_SUITE(argo_abi_provider, argo_abi_provider_cases);
 
 kunit_test_suites(&argo_abi_entry, &argo_abi_register_ring,
 		  &argo_abi_unregister_ring, &argo_abi_sendv,
-		  &argo_abi_ring_format, &argo_abi_notify, &argo_abi_domains);
+		  &argo_abi_ring_format, &argo_abi_notify, &argo_abi_domains,
+		  &argo_abi_provider);
 
 MODULE_DESCRIPTION("KUnit: the Argo ABI against the loopback provider");
 MODULE_LICENSE("GPL");
