@@ -613,12 +613,9 @@ EXPORT_SYMBOL_GPL(argo_provider_name);
 
 static const struct argo_provider *argo_pick_provider(void)
 {
-	bool on_xen = false;
-
 #ifdef CONFIG_XEN
-	on_xen = xen_domain();
 	if (sysfs_streq(provider, "xen") ||
-	    (sysfs_streq(provider, "auto") && on_xen))
+	    (sysfs_streq(provider, "auto") && xen_domain()))
 		return &argo_xen_provider;
 #else
 	if (sysfs_streq(provider, "xen")) {
