@@ -26,8 +26,10 @@ struct argo_provider {
 	/*
 	 * The argo_op hypercall, made as domain @domid.  Pointers are kernel
 	 * virtual addresses (the "guest handles").  The result is already a
-	 * signed value: 0 or positive on success, -errno on failure.  Never
-	 * sleeps; callable in atomic context.
+	 * signed value: 0 or positive on success, -errno on failure.
+	 * sendv, notify and unregister_ring never sleep and may be called in
+	 * atomic context; register_ring may sleep (the loopback maps the
+	 * ring's pages) and is only called from process context.
 	 */
 	long (*op)(u16 domid, unsigned int cmd, void *arg1, void *arg2,
 		   unsigned long arg3, unsigned long arg4);
