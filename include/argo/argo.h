@@ -24,9 +24,11 @@
  *    sleep briefly, but a callback that blocks stalls its own ring.
  *  - ops->rx returns ARGO_RX_CONSUME to consume the message and go on,
  *    ARGO_RX_CONSUME_STOP to consume it and stop draining for now, or
- *    ARGO_RX_KEEP to leave it (and every later one) in the ring until
- *    argo_recv() or argo_endpoint_kick() is called.  A ring whose messages
- *    are kept fills up, and senders see -EAGAIN: that is the flow control.
+ *    ARGO_RX_KEEP to leave it (and every later one) in the ring.  Draining
+ *    resumes, starting with the kept message, at the next signal, the next
+ *    argo_endpoint_kick() or argo_recv(): a user that keeps messages kicks
+ *    when it can take them.  A ring whose messages are kept fills up, and
+ *    senders see -EAGAIN: that is the flow control.
  *  - ops->rx_ready, if set and ops->rx is not, is called instead of draining
  *    when messages are waiting: the user then calls argo_recv().
  *  - ops->tx_ready is called in process context from a work item, at most
