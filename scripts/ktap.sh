@@ -8,7 +8,8 @@
 #   ktap.sh count OUTDIR NAME=FILE ...
 #        merge into OUTDIR/NAME-less results.ktap, parse it into
 #        OUTDIR/results.txt and OUTDIR/results.json, print
-#        "PASSED FAILED SKIPPED" (failed includes crashed and parse errors)
+#        "PASSED FAILED SKIPPED" (failed includes crashed, and parse errors
+#        if nothing else failed)
 #   ktap.sh suite-from-console LOG SUITE
 #        the KTAP of one KUnit suite as printed on a UML console
 #
@@ -85,7 +86,11 @@ count() {
 	awk -v s="$summary" -v rc="$rc" 'BEGIN {
 		n = split(s, f, /[:,] */)
 		for (k = 1; k < n; k++) v[f[k]] = f[k + 1] + 0
-		failed = v["failed"] + v["crashed"] + v["errors"]
+		# A parse error usually comes with the crashed test it is
+		# about: count errors only when nothing else failed.
+		failed = v["failed"] + v["crashed"]
+		if (failed == 0)
+			failed = v["errors"]
 		if (s == "" || (rc != 0 && failed == 0))
 			failed++	# parser failure without a count
 		print v["passed"] + 0, failed, v["skipped"] + 0
