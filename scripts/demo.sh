@@ -38,7 +38,8 @@ demo_guest() {
 	local pong_pid listen_pid rc=0 a shown
 
 	exec >"$out" 2>&1
-	argo() { "$va_root/tools/argo/argo" "$@"; }
+	# The tool by its name; not a shell function, so that $! is its pid.
+	PATH=$va_root/tools/argo:$PATH
 	say() { printf '\n$ %s\n' "$*"; }
 	step() { # run a command, showing it; remember a failure
 		shown=

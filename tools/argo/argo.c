@@ -15,6 +15,7 @@
  *
  * Copyright (c) 2026 The virtio-argo authors
  */
+#define _GNU_SOURCE		/* ppoll() */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -58,14 +59,86 @@ static bool stopped(void)
 	return __atomic_load_n(&stop_flag, __ATOMIC_RELAXED);
 }
 
+/* The signal mask while waiting: the stop signals open. */
+static sigset_t wait_mask;
+
+/*
+ * SIGINT and SIGTERM stop the command.  They stay blocked except inside
+ * ppoll(), which opens them atomically with the wait: a signal can never
+ * slip in between the check of the flag and a sleep, and be lost until
+ * the next message arrives.  Every wait is therefore a ppoll() on a
+ * non-blocking file, never a blocking ioctl.
+ */
 static void catch_signals(void)
 {
 	struct sigaction sa;
+	sigset_t block;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;	/* no SA_RESTART: interrupt the ioctl */
+	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &wait_mask);
+}
+
+/*
+ * Wait up to @timeout_ms (-1: forever) for @events on @fd (-1: just
+ * sleep).  Returns the revents, 0 on timeout, -1 when told to stop.
+ */
+static int wait_fd(int fd, short events, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	struct timespec ts, *tsp = NULL;
+	int r;
+
+	if (stopped())
+		return -1;
+	if (timeout_ms >= 0) {
+		ts.tv_sec = timeout_ms / 1000;
+		ts.tv_nsec = (timeout_ms % 1000) * 1000000L;
+		tsp = &ts;
+	}
+	r = ppoll(&p, 1, tsp, &wait_mask);
+	if (stopped())
+		return -1;
+	return r > 0 ? p.revents : 0;
+}
+
+/* One message, waiting for it; -1 with errno EINTR when told to stop. */
+static ssize_t recv_wait(int fd, void *buf, size_t cap,
+			 struct argo_msg_info *mi)
+{
+	ssize_t n;
+
+	for (;;) {
+		n = argo_recv(fd, buf, cap, mi);
+		if (n >= 0 || errno != EAGAIN)
+			return n;
+		if (wait_fd(fd, POLLIN, -1) < 0) {
+			errno = EINTR;
+			return -1;
+		}
+	}
+}
+
+/* One message, waiting for room; -1 with errno EINTR when told to stop. */
+static ssize_t send_wait(int fd, uint16_t domain, uint32_t port,
+			 uint32_t type, const void *buf, size_t len)
+{
+	ssize_t n;
+
+	for (;;) {
+		n = argo_send(fd, domain, port, type, buf, len);
+		if (n >= 0 || errno != EAGAIN)
+			return n;
+		if (wait_fd(fd, POLLOUT, -1) < 0) {
+			errno = EINTR;
+			return -1;
+		}
+	}
 }
 
 static void print_help(FILE *out)
@@ -397,7 +470,7 @@ static int cmd_listen(int argc, char **argv)
 		warn_errno("malloc");
 		return EXIT_USAGE;
 	}
-	fd = open_dev(0);
+	fd = open_dev(O_NONBLOCK);
 	bind_or_die(fd, &o, o.port, o.partner, o.ring_size);
 	catch_signals();
 	printf("listening on domain %s port %u (partner %s, ring %u bytes)\n",
@@ -406,10 +479,10 @@ static int cmd_listen(int argc, char **argv)
 	fflush(stdout);
 
 	while (!stopped() && (!o.count || got < o.count)) {
-		n = argo_recv(fd, buf, o.ring_size, &mi);
+		n = recv_wait(fd, buf, o.ring_size, &mi);
 		if (n < 0) {
 			if (errno == EINTR)
-				continue;
+				break;
 			warn_errno("receive");
 			return EXIT_FAIL;
 		}
@@ -492,7 +565,7 @@ static int cmd_send(int argc, char **argv)
 		len = strlen((char *)buf);
 	}
 
-	fd = open_dev(0);
+	fd = open_dev(O_NONBLOCK);
 	/* A sender needs an endpoint, hence a (small) ring of its own. */
 	if (o.have_port) {
 		port = o.port;
@@ -502,7 +575,7 @@ static int cmd_send(int argc, char **argv)
 				&port);
 	}
 	catch_signals();
-	n = argo_send(fd, o.to_domain, o.to_port, o.type, buf, len);
+	n = send_wait(fd, o.to_domain, o.to_port, o.type, buf, len);
 	if (n < 0) {
 		int err = errno;
 
@@ -623,9 +696,7 @@ static int cmd_ping(int argc, char **argv)
 
 			if (left <= 0)
 				break;
-			ev = argo_poll(fd, POLLIN, (int)left + 1);
-			if (ev < 0 && errno == EINTR)
-				continue;
+			ev = wait_fd(fd, POLLIN, (int)left + 1);
 			if (ev <= 0)
 				break;
 			n = argo_recv(fd, rep, o.size, &mi);
@@ -664,13 +735,8 @@ static int cmd_ping(int argc, char **argv)
 			fflush(stdout);
 			break;
 		}
-		if (!stopped() && (o.count < 0 || seq < o.count)) {
-			struct timespec ts;
-
-			ts.tv_sec = (time_t)o.interval;
-			ts.tv_nsec = (long)((o.interval - ts.tv_sec) * 1e9);
-			nanosleep(&ts, NULL);
-		}
+		if (o.count < 0 || seq < o.count)
+			wait_fd(-1, 0, (int)(o.interval * 1e3));
 	}
 
 	printf("\n--- domain %u port %u argo ping statistics ---\n",
@@ -707,7 +773,7 @@ static int cmd_pong(int argc, char **argv)
 		warn_errno("malloc");
 		return EXIT_USAGE;
 	}
-	fd = open_dev(0);
+	fd = open_dev(O_NONBLOCK);
 	bind_or_die(fd, &o, o.port, o.partner, o.ring_size);
 	catch_signals();
 	printf("pong: serving domain %s port %u (partner %s)\n",
@@ -716,16 +782,16 @@ static int cmd_pong(int argc, char **argv)
 	fflush(stdout);
 
 	while (!stopped() && (!o.count || served < o.count)) {
-		n = argo_recv(fd, buf, o.ring_size, &mi);
+		n = recv_wait(fd, buf, o.ring_size, &mi);
 		if (n < 0) {
 			if (errno == EINTR)
-				continue;
+				break;
 			warn_errno("receive");
 			return EXIT_FAIL;
 		}
 		if (mi.type != ARGO_CLI_PING)
 			continue;
-		if (argo_send(fd, mi.domain, mi.port, ARGO_CLI_PONG, buf,
+		if (send_wait(fd, mi.domain, mi.port, ARGO_CLI_PONG, buf,
 			      (size_t)n) < 0) {
 			if (errno == EINTR)
 				break;
