@@ -1,0 +1,1137 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * virtio_argo: a VirtIO transport over Argo, Xen's hypervisor-mediated
+ * message channel.  The devices are implemented by a backend in another
+ * domain; no memory is shared with it.
+ *
+ * Loading the module connects to one backend, asks it for its devices and
+ * registers one virtio device per device offered; the unmodified virtio
+ * drivers (virtio_blk, virtio_net, ...) bind to them as usual:
+ *
+ *	modprobe virtio_argo backend=<domid>
+ *
+ * Parameters:
+ *	backend=<domid>		the backend's domain (default 0)
+ *	domain=<domid>		the domain this kernel acts as: leave unset on
+ *				Xen; under the loopback provider, the virtual
+ *				domain (the tests use domain=1 backend=0)
+ *	ctrl_port=<port>	the local control ring's port; device N's data
+ *				ring is on ctrl_port + 1 + N
+ *	timeout_ms=<ms>		how long a control request waits (5000)
+ *	data_ring=<bytes>	each device's completion ring (256 KiB)
+ *
+ * The load fails, naming the backend domain, if the backend does not
+ * answer HELLO within timeout_ms.  Devices added later are found through
+ * the backend's events.
+ *
+ * The wire protocol is Documentation/virtio-argo-protocol.rst; this
+ * transport is described in Documentation/virtio-argo.rst.  This file is
+ * the control channel (framing at the bottom, one function per request
+ * above it, the virtio_config_ops on top); the virtqueue mirror is in
+ * vq.c, the message checks in msg.c, the DMA mapping in dma.c.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/jiffies.h>
+#include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/platform_device.h>
+#include <linux/random.h>
+#include <linux/slab.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
+
+#include "virtio_argo.h"
+
+static ushort backend;
+module_param(backend, ushort, 0444);
+MODULE_PARM_DESC(backend, "Backend domain id (default 0)");
+
+static ushort domain = ARGO_DOMID_SELF;
+module_param(domain, ushort, 0444);
+MODULE_PARM_DESC(domain,
+		 "Domain to act as (loopback provider only; default: self)");
+
+static uint ctrl_port = VIRTIO_ARGO_PORT_CTRL;
+module_param(ctrl_port, uint, 0444);
+MODULE_PARM_DESC(ctrl_port, "Local control ring port; data rings follow it");
+
+static uint timeout_ms = 5000;
+module_param(timeout_ms, uint, 0644);
+MODULE_PARM_DESC(timeout_ms, "Control request timeout in ms (default 5000)");
+
+static uint data_ring = 256 * 1024;
+module_param(data_ring, uint, 0444);
+MODULE_PARM_DESC(data_ring, "Bytes of each device's completion ring");
+
+#define VA_CTRL_RING	(16 * 1024)
+
+/* Transport feature bits the mirror carries; the others are masked. */
+#define VA_TRANSPORT_MASK	GENMASK_ULL(VIRTIO_TRANSPORT_F_END - 1, \
+					    VIRTIO_TRANSPORT_F_START)
+
+static struct va_backend *va_be;
+
+/* ------------------------------------------------------------------ */
+/* Framing: one control request, its reply, the timeout               */
+/* ------------------------------------------------------------------ */
+
+struct va_req {
+	u32 type;
+	u32 tag;
+	void *reply;
+	size_t reply_max;
+	size_t len;
+	bool done;
+	struct completion comp;
+};
+
+static const char *va_type_name(u32 type)
+{
+	static const char * const names[] = {
+		[VIRTIO_ARGO_T_HELLO] = "HELLO",
+		[VIRTIO_ARGO_T_DEV_INFO] = "DEV_INFO",
+		[VIRTIO_ARGO_T_ATTACH] = "ATTACH",
+		[VIRTIO_ARGO_T_DETACH] = "DETACH",
+		[VIRTIO_ARGO_T_SET_FEATURES] = "SET_FEATURES",
+		[VIRTIO_ARGO_T_SET_STATUS] = "SET_STATUS",
+		[VIRTIO_ARGO_T_QUEUE_SETUP] = "QUEUE_SETUP",
+		[VIRTIO_ARGO_T_RESET] = "RESET",
+		[VIRTIO_ARGO_T_CONFIG_WRITE] = "CONFIG_WRITE",
+		[VIRTIO_ARGO_T_CONFIG_READ] = "CONFIG_READ",
+		[VIRTIO_ARGO_T_PING] = "PING",
+	};
+
+	if (type < ARRAY_SIZE(names) && names[type])
+		return names[type];
+	return "request";
+}
+
+/* An error about @vad, or about the connection when @vad is NULL. */
+static __printf(2, 3) void va_err(struct va_device *vad, const char *fmt, ...)
+{
+	struct va_format vaf;
+	va_list args;
+
+	va_start(args, fmt);
+	vaf.fmt = fmt;
+	vaf.va = &args;
+	if (vad)
+		dev_err(&vad->pdev->dev, "%pV", &vaf);
+	else
+		pr_err("%pV", &vaf);
+	va_end(args);
+}
+
+/*
+ * Send a control request (@req starts with struct virtio_argo_hdr, whose
+ * tag is filled in here; @extra follows it) and wait for its reply, at
+ * most timeout_ms.  The reply is copied into @reply (8-byte aligned,
+ * @reply_max bytes) and its length returned in *@len once its common part
+ * is well formed.  Returns 0 for an OK status, the status's errno, or
+ * -ETIMEDOUT/-EPROTO/a send error, each reported naming the request, the
+ * device and the backend domain.
+ */
+static int va_request(struct va_backend *be, struct va_device *vad, u32 type,
+		      void *req, size_t req_len, const void *extra,
+		      size_t extra_len, void *reply, size_t reply_max,
+		      size_t *len)
+{
+	struct virtio_argo_hdr *hdr = req;
+	unsigned long deadline = jiffies + msecs_to_jiffies(timeout_ms);
+	struct kvec kv[2] = {
+		{ .iov_base = req, .iov_len = req_len },
+		{ .iov_base = (void *)extra, .iov_len = extra_len },
+	};
+	struct va_req r = {
+		.type = type,
+		.reply = reply,
+		.reply_max = reply_max,
+	};
+	const char *op = va_type_name(type);
+	u32 status;
+	long left;
+	int ret;
+
+	init_completion(&r.comp);
+	mutex_lock(&be->req_mutex);
+	if (!++be->next_tag)
+		be->next_tag = 1;
+	r.tag = be->next_tag;
+	hdr->tag = cpu_to_le32(r.tag);
+	spin_lock_bh(&be->req_lock);
+	be->pending = &r;
+	spin_unlock_bh(&be->req_lock);
+
+	for (;;) {
+		reinit_completion(&be->tx_space);
+		ret = argo_send(be->ctrl, be->domid, VIRTIO_ARGO_PORT_CTRL, type,
+				kv, extra_len ? 2 : 1);
+		if (ret != -EAGAIN)
+			break;
+		left = (long)(deadline - jiffies);
+		if (left <= 0 ||
+		    !wait_for_completion_timeout(&be->tx_space, left)) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+	}
+	if (ret >= 0) {
+		left = (long)(deadline - jiffies);
+		if (left <= 0 || !wait_for_completion_timeout(&r.comp, left))
+			ret = -ETIMEDOUT;
+	}
+
+	spin_lock_bh(&be->req_lock);
+	be->pending = NULL;
+	spin_unlock_bh(&be->req_lock);
+
+	if (ret == -ETIMEDOUT) {
+		va_err(vad, "%s timed out after %u ms: no reply from backend domain %u\n",
+		       op, timeout_ms, be->domid);
+		goto out;
+	}
+	if (ret < 0) {
+		va_err(vad, "%s: sending to backend domain %u port %#x failed: %d%s\n",
+		       op, be->domid, VIRTIO_ARGO_PORT_CTRL, ret,
+		       ret == -ECONNREFUSED ? " (no backend listening)" : "");
+		goto out;
+	}
+	if (va_msg_reply(reply, r.len, &status)) {
+		atomic64_inc(&be->ctrl_malformed);
+		va_err(vad, "%s: malformed reply from backend domain %u\n",
+		       op, be->domid);
+		ret = -EPROTO;
+		goto out;
+	}
+	*len = r.len;
+	ret = va_status_errno(status);
+	if (ret)
+		va_err(vad, "%s refused by backend domain %u: status %u\n",
+		       op, be->domid, status);
+out:
+	mutex_unlock(&be->req_mutex);
+	return ret;
+}
+
+/* A reply: hand it to the request waiting for it, if any. */
+static void va_ctrl_reply(struct va_backend *be, u32 type, const void *buf,
+			  size_t len)
+{
+	const struct virtio_argo_hdr *hdr = buf;
+	struct va_req *r;
+	bool taken = false;
+
+	spin_lock_bh(&be->req_lock);
+	r = be->pending;
+	if (r && !r->done && r->type == type &&
+	    r->tag == le32_to_cpu(hdr->tag)) {
+		/* Too long for the caller: left empty, hence malformed. */
+		r->len = len <= r->reply_max ? len : 0;
+		memcpy(r->reply, buf, r->len);
+		r->done = true;
+		complete(&r->comp);
+		taken = true;
+	}
+	spin_unlock_bh(&be->req_lock);
+	if (!taken)
+		atomic64_inc(&be->ctrl_stale);
+}
+
+/* ------------------------------------------------------------------ */
+/* Control requests                                                   */
+/* ------------------------------------------------------------------ */
+
+static int va_hello(struct va_backend *be, struct va_hello_info *hi)
+{
+	struct virtio_argo_hello req = {
+		.version_min = cpu_to_le16(VIRTIO_ARGO_VERSION),
+		.version_max = cpu_to_le16(VIRTIO_ARGO_VERSION),
+		.ctrl_ring = cpu_to_le32(VA_CTRL_RING),
+	};
+	struct virtio_argo_hello_reply rep;
+	size_t len;
+	int ret;
+
+	ret = va_request(be, NULL, VIRTIO_ARGO_T_HELLO, &req, sizeof(req),
+			 NULL, 0, &rep, sizeof(rep), &len);
+	if (ret)
+		return ret;
+	if (va_msg_hello_reply(&rep, len, hi)) {
+		pr_err("HELLO: malformed reply from backend domain %u\n",
+		       be->domid);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+static int va_dev_info(struct va_backend *be, u32 index,
+		       struct va_dev_desc *d)
+{
+	struct virtio_argo_dev_info req = { .index = cpu_to_le32(index) };
+	size_t len;
+	void *rep;
+	int ret;
+
+	rep = kmalloc(VA_CTRL_MSG_MAX, GFP_KERNEL);
+	if (!rep)
+		return -ENOMEM;
+	ret = va_request(be, NULL, VIRTIO_ARGO_T_DEV_INFO, &req, sizeof(req),
+			 NULL, 0, rep, VA_CTRL_MSG_MAX, &len);
+	if (!ret && va_msg_dev_info_reply(rep, len, d)) {
+		pr_err("DEV_INFO %u: malformed reply from backend domain %u\n",
+		       index, be->domid);
+		ret = -EPROTO;
+	}
+	kfree(rep);
+	return ret;
+}
+
+/* A request with only the header, or a fixed body, and an empty reply. */
+static int va_simple(struct va_device *vad, u32 type, void *req,
+		     size_t req_len)
+{
+	struct virtio_argo_hdr *hdr = req;
+	struct virtio_argo_reply rep;
+	size_t len;
+	int ret;
+
+	hdr->dev = cpu_to_le32(vad->handle);
+	ret = va_request(vad->be, vad, type, req, req_len, NULL, 0, &rep,
+			 sizeof(rep), &len);
+	if (ret)
+		return ret;
+	if (va_msg_empty_reply(&rep, len)) {
+		atomic64_inc(&vad->be->ctrl_malformed);
+		dev_err(&vad->pdev->dev, "%s: malformed reply from backend domain %u\n",
+			va_type_name(type), vad->be->domid);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+static int va_attach(struct va_device *vad)
+{
+	struct virtio_argo_attach req = {
+		.data_port = cpu_to_le32(vad->data_port),
+		.data_ring = cpu_to_le32(data_ring),
+	};
+
+	return va_simple(vad, VIRTIO_ARGO_T_ATTACH, &req, sizeof(req));
+}
+
+static int va_detach(struct va_device *vad)
+{
+	struct virtio_argo_hdr req = {};
+
+	return va_simple(vad, VIRTIO_ARGO_T_DETACH, &req, sizeof(req));
+}
+
+static int va_set_features_req(struct va_device *vad, u64 features)
+{
+	struct virtio_argo_set_features req = {
+		.features = cpu_to_le64(features),
+	};
+
+	return va_simple(vad, VIRTIO_ARGO_T_SET_FEATURES, &req, sizeof(req));
+}
+
+static int va_queue_setup(struct va_device *vad, u16 queue, u16 size,
+			  bool enable)
+{
+	struct virtio_argo_queue_setup req = {
+		.queue = cpu_to_le16(queue),
+		.size = cpu_to_le16(size),
+		.flags = cpu_to_le32(enable ? VIRTIO_ARGO_QUEUE_ENABLE : 0),
+	};
+
+	return va_simple(vad, VIRTIO_ARGO_T_QUEUE_SETUP, &req, sizeof(req));
+}
+
+static int va_reset_req(struct va_device *vad)
+{
+	struct virtio_argo_hdr req = {};
+
+	return va_simple(vad, VIRTIO_ARGO_T_RESET, &req, sizeof(req));
+}
+
+static int va_set_status_req(struct va_device *vad, u8 status, u8 *now)
+{
+	struct virtio_argo_set_status req = {
+		.hdr.dev = cpu_to_le32(vad->handle),
+		.status = cpu_to_le32(status),
+	};
+	struct virtio_argo_set_status_reply rep;
+	size_t len;
+	int ret;
+
+	ret = va_request(vad->be, vad, VIRTIO_ARGO_T_SET_STATUS, &req,
+			 sizeof(req), NULL, 0, &rep, sizeof(rep), &len);
+	if (ret)
+		return ret;
+	if (va_msg_set_status_reply(&rep, len, now)) {
+		atomic64_inc(&vad->be->ctrl_malformed);
+		dev_err(&vad->pdev->dev, "SET_STATUS: malformed reply from backend domain %u\n",
+			vad->be->domid);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* Take a configuration range into the snapshot if it is newer. */
+static void va_config_update(struct va_device *vad,
+			     const struct va_config_range *cr, bool force)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&vad->cfg_lock, flags);
+	if (force || (s32)(cr->generation - vad->info.generation) > 0) {
+		memcpy(vad->info.config + cr->offset, cr->bytes, cr->len);
+		vad->info.generation = cr->generation;
+	}
+	spin_unlock_irqrestore(&vad->cfg_lock, flags);
+}
+
+static int va_config_write(struct va_device *vad, unsigned int offset,
+			   const void *buf, unsigned int len)
+{
+	struct virtio_argo_config_access req = {
+		.hdr.dev = cpu_to_le32(vad->handle),
+		.offset = cpu_to_le32(offset),
+		.len = cpu_to_le32(len),
+	};
+	struct va_config_range cr;
+	size_t rlen;
+	void *rep;
+	int ret;
+
+	rep = kmalloc(VA_CTRL_MSG_MAX, GFP_KERNEL);
+	if (!rep)
+		return -ENOMEM;
+	ret = va_request(vad->be, vad, VIRTIO_ARGO_T_CONFIG_WRITE, &req,
+			 sizeof(req), buf, len, rep, VA_CTRL_MSG_MAX, &rlen);
+	if (!ret) {
+		if (va_msg_config_reply(rep, rlen, vad->info.config_len, &cr)) {
+			atomic64_inc(&vad->be->ctrl_malformed);
+			dev_err(&vad->pdev->dev,
+				"CONFIG_WRITE: malformed reply from backend domain %u\n",
+				vad->be->domid);
+			ret = -EPROTO;
+		} else {
+			/* The backend's answer is the device's truth. */
+			va_config_update(vad, &cr, true);
+		}
+	}
+	kfree(rep);
+	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* virtio_config_ops                                                  */
+/* ------------------------------------------------------------------ */
+
+static void va_get(struct virtio_device *vdev, unsigned int offset,
+		   void *buf, unsigned int len)
+{
+	struct va_device *vad = to_va_device(vdev);
+	unsigned long flags;
+
+	spin_lock_irqsave(&vad->cfg_lock, flags);
+	if (offset > vad->info.config_len ||
+	    len > vad->info.config_len - offset) {
+		spin_unlock_irqrestore(&vad->cfg_lock, flags);
+		memset(buf, 0, len);
+		dev_warn_ratelimited(&vad->pdev->dev,
+				     "config read of %u bytes at %u beyond its %u bytes\n",
+				     len, offset, vad->info.config_len);
+		return;
+	}
+	memcpy(buf, vad->info.config + offset, len);
+	spin_unlock_irqrestore(&vad->cfg_lock, flags);
+}
+
+static void va_set(struct virtio_device *vdev, unsigned int offset,
+		   const void *buf, unsigned int len)
+{
+	struct va_device *vad = to_va_device(vdev);
+
+	if (offset > vad->info.config_len ||
+	    len > vad->info.config_len - offset) {
+		dev_warn_ratelimited(&vad->pdev->dev,
+				     "config write of %u bytes at %u beyond its %u bytes\n",
+				     len, offset, vad->info.config_len);
+		return;
+	}
+	va_config_write(vad, offset, buf, len);
+}
+
+static u32 va_generation(struct virtio_device *vdev)
+{
+	struct va_device *vad = to_va_device(vdev);
+	unsigned long flags;
+	u32 gen;
+
+	spin_lock_irqsave(&vad->cfg_lock, flags);
+	gen = vad->info.generation;
+	spin_unlock_irqrestore(&vad->cfg_lock, flags);
+	return gen;
+}
+
+static u8 va_get_status(struct virtio_device *vdev)
+{
+	return READ_ONCE(to_va_device(vdev)->status);
+}
+
+static void va_reset(struct virtio_device *vdev);
+
+static void va_set_status(struct virtio_device *vdev, u8 status)
+{
+	struct va_device *vad = to_va_device(vdev);
+	u8 now;
+	int ret;
+
+	if (!status) {
+		va_reset(vdev);
+		return;
+	}
+	ret = va_set_status_req(vad, status, &now);
+	if (ret) {
+		/* Tell the driver what it must not rely on. */
+		now = (status & ~VIRTIO_CONFIG_S_FEATURES_OK) |
+		      VIRTIO_CONFIG_S_NEEDS_RESET;
+	}
+	WRITE_ONCE(vad->status, now);
+}
+
+static void va_reset(struct virtio_device *vdev)
+{
+	struct va_device *vad = to_va_device(vdev);
+	int ret;
+
+	ret = va_reset_req(vad);
+	/* Late completions are of the old session, whatever happened. */
+	va_vq_reset(vad);
+	if (ret) {
+		dev_err(&vad->pdev->dev,
+			"reset not confirmed by backend domain %u (%d): device marked broken\n",
+			vad->be->domid, ret);
+		va_vq_break(vad, "reset failed");
+		WRITE_ONCE(vad->status, VIRTIO_CONFIG_S_NEEDS_RESET);
+		return;
+	}
+	WRITE_ONCE(vad->status, 0);
+}
+
+static void va_del_vqs(struct virtio_device *vdev)
+{
+	struct va_device *vad = to_va_device(vdev);
+	struct virtqueue *vq, *n;
+
+	va_vq_teardown(vad);
+	list_for_each_entry_safe(vq, n, &vdev->vqs, list)
+		vring_del_virtqueue(vq);
+}
+
+static int va_find_vqs(struct virtio_device *vdev, unsigned int nvqs,
+		       struct virtqueue *vqs[], vq_callback_t *callbacks[],
+		       const char * const names[], const bool *ctx,
+		       struct irq_affinity *desc)
+{
+	struct va_device *vad = to_va_device(vdev);
+	unsigned int i, qi = 0;
+	int ret;
+
+	for (i = 0; i < nvqs; i++) {
+		struct virtqueue *vq;
+		u16 size;
+
+		if (!names[i]) {
+			vqs[i] = NULL;
+			continue;
+		}
+		if (qi >= vad->nq) {
+			dev_err(&vad->pdev->dev,
+				"driver wants more than the %u queues offered\n",
+				vad->nq);
+			ret = -ENOENT;
+			goto fail;
+		}
+		vq = vring_create_virtqueue(qi, vad->info.queue_max[qi],
+					    SMP_CACHE_BYTES, vdev, true, true,
+					    ctx ? ctx[i] : false, va_vq_notify,
+					    callbacks[i], names[i]);
+		if (!vq) {
+			ret = -ENOMEM;
+			goto fail;
+		}
+		vqs[i] = vq;
+		size = virtqueue_get_vring_size(vq);
+		ret = va_vq_setup(vad, qi, vq);
+		if (ret)
+			goto fail;
+		ret = va_queue_setup(vad, qi, size, true);
+		if (ret)
+			goto fail;
+		qi++;
+	}
+	return 0;
+
+fail:
+	va_del_vqs(vdev);
+	return ret;
+}
+
+static void va_synchronize_cbs(struct virtio_device *vdev)
+{
+	struct va_device *vad = to_va_device(vdev);
+
+	/* Callbacks run only inside the completion path, under rx_mutex. */
+	mutex_lock(&vad->rx_mutex);
+	mutex_unlock(&vad->rx_mutex);
+}
+
+static u64 va_get_features(struct virtio_device *vdev)
+{
+	struct va_device *vad = to_va_device(vdev);
+	u64 f = vad->info.features;
+
+	f &= ~VA_TRANSPORT_MASK | BIT_ULL(VIRTIO_F_VERSION_1);
+	f |= BIT_ULL(VIRTIO_RING_F_INDIRECT_DESC) |
+	     BIT_ULL(VIRTIO_RING_F_EVENT_IDX);
+	return f;
+}
+
+static int va_finalize_features(struct virtio_device *vdev)
+{
+	struct va_device *vad = to_va_device(vdev);
+
+	vring_transport_features(vdev);
+	if (!__virtio_test_bit(vdev, VIRTIO_F_VERSION_1)) {
+		dev_err(&vad->pdev->dev,
+			"the device lacks VIRTIO_F_VERSION_1, which virtio_argo requires\n");
+		return -EINVAL;
+	}
+	return va_set_features_req(vad, vdev->features & vad->info.features);
+}
+
+static const char *va_bus_name(struct virtio_device *vdev)
+{
+	return dev_name(&to_va_device(vdev)->pdev->dev);
+}
+
+static bool va_get_shm_region(struct virtio_device *vdev,
+			      struct virtio_shm_region *region, u8 id)
+{
+	return false;
+}
+
+static const struct virtio_config_ops va_config_ops = {
+	.get			= va_get,
+	.set			= va_set,
+	.generation		= va_generation,
+	.get_status		= va_get_status,
+	.set_status		= va_set_status,
+	.reset			= va_reset,
+	.find_vqs		= va_find_vqs,
+	.del_vqs		= va_del_vqs,
+	.synchronize_cbs	= va_synchronize_cbs,
+	.get_features		= va_get_features,
+	.finalize_features	= va_finalize_features,
+	.bus_name		= va_bus_name,
+	.get_shm_region		= va_get_shm_region,
+};
+
+/* ------------------------------------------------------------------ */
+/* Counters, in sysfs on each device's parent                         */
+/* ------------------------------------------------------------------ */
+
+static struct device_attribute va_stat_attrs[VA_NR_STATS];
+
+static ssize_t va_stat_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	struct va_device *vad = dev_get_drvdata(dev);
+	unsigned int i = attr - va_stat_attrs;
+
+	return sysfs_emit(buf, "%lld\n",
+			  (long long)atomic64_read(&vad->stats.c[i]));
+}
+
+static struct device_attribute va_stat_attrs[VA_NR_STATS] = {
+	[VA_STAT_TX_MSGS] = __ATTR(tx_msgs, 0444, va_stat_show, NULL),
+	[VA_STAT_TX_HYPERCALLS] = __ATTR(tx_hypercalls, 0444, va_stat_show, NULL),
+	[VA_STAT_TX_CHAINS] = __ATTR(tx_chains, 0444, va_stat_show, NULL),
+	[VA_STAT_TX_BYTES] = __ATTR(tx_bytes, 0444, va_stat_show, NULL),
+	[VA_STAT_TX_EAGAIN] = __ATTR(tx_eagain, 0444, va_stat_show, NULL),
+	[VA_STAT_RX_MSGS] = __ATTR(rx_msgs, 0444, va_stat_show, NULL),
+	[VA_STAT_RX_CHAINS] = __ATTR(rx_chains, 0444, va_stat_show, NULL),
+	[VA_STAT_RX_BYTES] = __ATTR(rx_bytes, 0444, va_stat_show, NULL),
+	[VA_STAT_RX_COPIES] = __ATTR(rx_copies, 0444, va_stat_show, NULL),
+	[VA_STAT_MALFORMED] = __ATTR(malformed, 0444, va_stat_show, NULL),
+	[VA_STAT_STALE] = __ATTR(stale, 0444, va_stat_show, NULL),
+};
+
+static struct attribute *va_stats_attrs[] = {
+	&va_stat_attrs[VA_STAT_TX_MSGS].attr,
+	&va_stat_attrs[VA_STAT_TX_HYPERCALLS].attr,
+	&va_stat_attrs[VA_STAT_TX_CHAINS].attr,
+	&va_stat_attrs[VA_STAT_TX_BYTES].attr,
+	&va_stat_attrs[VA_STAT_TX_EAGAIN].attr,
+	&va_stat_attrs[VA_STAT_RX_MSGS].attr,
+	&va_stat_attrs[VA_STAT_RX_CHAINS].attr,
+	&va_stat_attrs[VA_STAT_RX_BYTES].attr,
+	&va_stat_attrs[VA_STAT_RX_COPIES].attr,
+	&va_stat_attrs[VA_STAT_MALFORMED].attr,
+	&va_stat_attrs[VA_STAT_STALE].attr,
+	NULL,
+};
+
+static const struct attribute_group va_stats_group = {
+	.name = "stats",
+	.attrs = va_stats_attrs,
+};
+
+static ssize_t backend_domain_show(struct device *dev,
+				   struct device_attribute *attr, char *buf)
+{
+	struct va_device *vad = dev_get_drvdata(dev);
+
+	return sysfs_emit(buf, "%u\n", vad->be->domid);
+}
+static DEVICE_ATTR_RO(backend_domain);
+
+static ssize_t handle_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	struct va_device *vad = dev_get_drvdata(dev);
+
+	return sysfs_emit(buf, "%u\n", vad->handle);
+}
+static DEVICE_ATTR_RO(handle);
+
+static struct attribute *va_dev_attrs[] = {
+	&dev_attr_backend_domain.attr,
+	&dev_attr_handle.attr,
+	NULL,
+};
+
+static const struct attribute_group va_dev_group = {
+	.attrs = va_dev_attrs,
+};
+
+static const struct attribute_group *va_groups[] = {
+	&va_dev_group,
+	&va_stats_group,
+	NULL,
+};
+
+/* ------------------------------------------------------------------ */
+/* Devices                                                            */
+/* ------------------------------------------------------------------ */
+
+static void va_vdev_release(struct device *dev)
+{
+	struct va_device *vad = to_va_device(dev_to_virtio(dev));
+
+	va_vq_free(vad);
+	kfree(vad);
+}
+
+/* Undo va_dev_add() from the parent device on (vdev not registered). */
+static void va_dev_unwind(struct va_device *vad)
+{
+	if (vad->data)
+		argo_endpoint_close(vad->data);
+	if (vad->pdev)
+		platform_device_unregister(vad->pdev);
+}
+
+static int va_dev_add(struct va_backend *be, unsigned int index)
+{
+	struct va_device *vad;
+	struct argo_endpoint_cfg cfg = {
+		.domain = be->self,
+		.partner = be->domid,
+		.ring_size = data_ring,
+		.ops = &va_data_ops,
+	};
+	unsigned long flags;
+	int ret;
+
+	vad = kzalloc(sizeof(*vad), GFP_KERNEL);
+	if (!vad)
+		return -ENOMEM;
+	vad->be = be;
+	vad->index = index;
+	spin_lock_init(&vad->cfg_lock);
+	spin_lock_init(&vad->lock);
+	mutex_init(&vad->rx_mutex);
+	vad->vdev.dev.release = va_vdev_release;
+	vad->vdev.config = &va_config_ops;
+
+	ret = va_dev_info(be, index, &vad->info);
+	if (ret)
+		goto free;
+	vad->handle = vad->info.dev;
+	vad->max_msg = vad->info.data_ring - 32;
+	vad->vdev.id.device = vad->info.device_id;
+	vad->vdev.id.vendor = vad->info.vendor_id;
+	ret = va_vq_alloc(vad);
+	if (ret)
+		goto free;
+
+	vad->pdev = platform_device_alloc("virtio-argo", index);
+	if (!vad->pdev) {
+		ret = -ENOMEM;
+		goto free;
+	}
+	vad->pdev->dev.groups = va_groups;
+	platform_set_drvdata(vad->pdev, vad);
+	va_dma_setup(&vad->pdev->dev);
+	ret = platform_device_add(vad->pdev);
+	if (ret) {
+		platform_device_put(vad->pdev);
+		vad->pdev = NULL;
+		goto free;
+	}
+
+	vad->data_port = be->ctrl_port + 1 + index;
+	cfg.port = vad->data_port;
+	cfg.priv = vad;
+	vad->data = argo_endpoint_open(&cfg);
+	if (IS_ERR(vad->data)) {
+		ret = PTR_ERR(vad->data);
+		vad->data = NULL;
+		dev_err(&vad->pdev->dev,
+			"cannot open the data ring (domain %u port %#x partner %u, %u bytes): %d\n",
+			be->self, cfg.port, be->domid, data_ring, ret);
+		goto unwind;
+	}
+	do {
+		vad->session = get_random_u32();
+	} while (!vad->session);
+	ret = va_attach(vad);
+	if (ret)
+		goto unwind;
+
+	vad->vdev.dev.parent = &vad->pdev->dev;
+	spin_lock_irqsave(&be->devs_lock, flags);
+	be->devs[index] = vad;
+	spin_unlock_irqrestore(&be->devs_lock, flags);
+	ret = register_virtio_device(&vad->vdev);
+	if (ret) {
+		spin_lock_irqsave(&be->devs_lock, flags);
+		be->devs[index] = NULL;
+		spin_unlock_irqrestore(&be->devs_lock, flags);
+		va_detach(vad);
+		va_dev_unwind(vad);
+		put_device(&vad->vdev.dev);
+		return ret;
+	}
+	spin_lock_irqsave(&be->devs_lock, flags);
+	vad->registered = true;
+	spin_unlock_irqrestore(&be->devs_lock, flags);
+	dev_info(&vad->pdev->dev,
+		 "virtio device %u (%s) from backend domain %u: %u queues, %u config bytes\n",
+		 vad->info.device_id, dev_name(&vad->vdev.dev), be->domid,
+		 vad->info.num_queues, vad->info.config_len);
+	return 0;
+
+unwind:
+	va_dev_unwind(vad);
+free:
+	va_vq_free(vad);
+	kfree(vad);
+	return ret;
+}
+
+static void va_dev_remove(struct va_backend *be, struct va_device *vad)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&be->devs_lock, flags);
+	be->devs[vad->index] = NULL;
+	spin_unlock_irqrestore(&be->devs_lock, flags);
+
+	get_device(&vad->vdev.dev);
+	unregister_virtio_device(&vad->vdev);
+	if (!vad->removed)
+		va_detach(vad);
+	va_dev_unwind(vad);
+	put_device(&vad->vdev.dev);
+}
+
+static void va_add_work(struct work_struct *work)
+{
+	struct va_backend *be = container_of(work, struct va_backend, add_work);
+	unsigned int index;
+
+	mutex_lock(&be->add_mutex);
+	for_each_set_bit(index, be->add_pending, VIRTIO_ARGO_MAX_DEVICES) {
+		clear_bit(index, be->add_pending);
+		if (be->stopping || READ_ONCE(be->devs[index]))
+			continue;
+		va_dev_add(be, index);
+	}
+	mutex_unlock(&be->add_mutex);
+}
+
+static void va_remove_work(struct work_struct *work)
+{
+	struct va_backend *be = container_of(work, struct va_backend,
+					     remove_work);
+	unsigned int i;
+
+	mutex_lock(&be->add_mutex);
+	for (i = 0; i < VIRTIO_ARGO_MAX_DEVICES; i++) {
+		struct va_device *vad = READ_ONCE(be->devs[i]);
+
+		if (vad && READ_ONCE(vad->removed)) {
+			dev_info(&vad->pdev->dev,
+				 "removed by backend domain %u\n", be->domid);
+			va_dev_remove(be, vad);
+		}
+	}
+	mutex_unlock(&be->add_mutex);
+}
+
+/* ------------------------------------------------------------------ */
+/* Events and the control ring                                        */
+/* ------------------------------------------------------------------ */
+
+/* The registered device with handle @handle; devs_lock held. */
+static struct va_device *va_find(struct va_backend *be, u32 handle)
+{
+	unsigned int i;
+
+	for (i = 0; i < VIRTIO_ARGO_MAX_DEVICES; i++)
+		if (be->devs[i] && be->devs[i]->registered &&
+		    be->devs[i]->handle == handle)
+			return be->devs[i];
+	return NULL;
+}
+
+static void va_ev_config(struct va_backend *be, const void *buf, size_t len)
+{
+	const struct virtio_argo_hdr *hdr = buf;
+	struct va_config_range cr;
+	struct va_device *vad;
+	unsigned long flags;
+
+	spin_lock_irqsave(&be->devs_lock, flags);
+	vad = va_find(be, le32_to_cpu(hdr->dev));
+	if (!vad) {
+		spin_unlock_irqrestore(&be->devs_lock, flags);
+		atomic64_inc(&be->ctrl_malformed);
+		return;
+	}
+	if (va_msg_ev_config(buf, len, vad->info.config_len, &cr)) {
+		spin_unlock_irqrestore(&be->devs_lock, flags);
+		va_stat_inc(vad, VA_STAT_MALFORMED);
+		return;
+	}
+	va_config_update(vad, &cr, false);
+	virtio_config_changed(&vad->vdev);
+	spin_unlock_irqrestore(&be->devs_lock, flags);
+}
+
+static void va_ev_dev(struct va_backend *be, u32 type, const void *buf,
+		      size_t len)
+{
+	struct va_device *vad;
+	struct va_ev_dev ev;
+	unsigned long flags;
+
+	if (va_msg_ev_dev(type, buf, len, &ev)) {
+		atomic64_inc(&be->ctrl_malformed);
+		return;
+	}
+	if (type == VIRTIO_ARGO_T_EV_DEV_ADDED) {
+		set_bit(ev.index, be->add_pending);
+		schedule_work(&be->add_work);
+		return;
+	}
+	spin_lock_irqsave(&be->devs_lock, flags);
+	vad = va_find(be, ev.dev);
+	if (vad) {
+		/* The backend has stopped it: nothing will complete. */
+		WRITE_ONCE(vad->removed, true);
+		spin_lock(&vad->lock);
+		va_vq_break(vad, "removed by the backend");
+		spin_unlock(&vad->lock);
+	}
+	spin_unlock_irqrestore(&be->devs_lock, flags);
+	if (vad)
+		schedule_work(&be->remove_work);
+	else
+		atomic64_inc(&be->ctrl_malformed);
+}
+
+static enum argo_rx_action va_ctrl_rx(struct argo_endpoint *ep,
+				      const struct argo_msg *msg, void *priv)
+{
+	struct va_backend *be = priv;
+	void *buf = be->rxbuf;
+	size_t len = msg->len;
+
+	if (msg->src_domain != be->domid || len > VA_CTRL_MSG_MAX ||
+	    len < sizeof(struct virtio_argo_hdr) ||
+	    argo_msg_copy(msg, 0, buf, len) != len)
+		goto malformed;
+	if (msg->type & VIRTIO_ARGO_REPLY) {
+		va_ctrl_reply(be, msg->type & ~VIRTIO_ARGO_REPLY, buf, len);
+		return ARGO_RX_CONSUME;
+	}
+	switch (msg->type) {
+	case VIRTIO_ARGO_T_EV_CONFIG:
+		va_ev_config(be, buf, len);
+		return ARGO_RX_CONSUME;
+	case VIRTIO_ARGO_T_EV_DEV_ADDED:
+	case VIRTIO_ARGO_T_EV_DEV_REMOVED:
+		va_ev_dev(be, msg->type, buf, len);
+		return ARGO_RX_CONSUME;
+	}
+malformed:
+	atomic64_inc(&be->ctrl_malformed);
+	pr_warn_ratelimited("dropped a malformed control message from domain %u (type %#x, %u bytes)\n",
+			    msg->src_domain, msg->type, msg->len);
+	return ARGO_RX_CONSUME;
+}
+
+static void va_ctrl_tx_ready(struct argo_endpoint *ep, void *priv)
+{
+	struct va_backend *be = priv;
+
+	complete(&be->tx_space);
+}
+
+static const struct argo_endpoint_ops va_ctrl_ops = {
+	.rx = va_ctrl_rx,
+	.tx_ready = va_ctrl_tx_ready,
+};
+
+/* ------------------------------------------------------------------ */
+/* Module                                                             */
+/* ------------------------------------------------------------------ */
+
+static void va_remove_all(struct va_backend *be)
+{
+	unsigned int i;
+
+	mutex_lock(&be->add_mutex);
+	be->stopping = true;
+	for (i = 0; i < VIRTIO_ARGO_MAX_DEVICES; i++) {
+		struct va_device *vad = READ_ONCE(be->devs[i]);
+
+		if (vad)
+			va_dev_remove(be, vad);
+	}
+	mutex_unlock(&be->add_mutex);
+	cancel_work_sync(&be->add_work);
+	cancel_work_sync(&be->remove_work);
+}
+
+static int __init va_init(void)
+{
+	struct argo_endpoint_cfg cfg = {
+		.domain = domain,
+		.port = ctrl_port,
+		.partner = backend,
+		.ring_size = VA_CTRL_RING,
+		.ops = &va_ctrl_ops,
+	};
+	struct va_hello_info hi;
+	struct va_backend *be;
+	unsigned int i;
+	int ret;
+
+	if (data_ring < VIRTIO_ARGO_MIN_DATA_RING ||
+	    data_ring > ARGO_RING_SIZE_MAX || data_ring % 16) {
+		pr_err("data_ring=%u: must be a multiple of 16 from %u to %u\n",
+		       data_ring, VIRTIO_ARGO_MIN_DATA_RING,
+		       (unsigned int)ARGO_RING_SIZE_MAX);
+		return -EINVAL;
+	}
+	if (ctrl_port > U32_MAX - 1 - VIRTIO_ARGO_MAX_DEVICES) {
+		pr_err("ctrl_port=%#x leaves no room for the data ports\n",
+		       ctrl_port);
+		return -EINVAL;
+	}
+	if (!timeout_ms) {
+		pr_err("timeout_ms must not be 0\n");
+		return -EINVAL;
+	}
+
+	be = kzalloc(sizeof(*be), GFP_KERNEL);
+	if (!be)
+		return -ENOMEM;
+	be->rxbuf = kmalloc(VA_CTRL_MSG_MAX, GFP_KERNEL);
+	if (!be->rxbuf) {
+		ret = -ENOMEM;
+		goto free;
+	}
+	be->domid = backend;
+	be->self = domain;
+	be->ctrl_port = ctrl_port;
+	mutex_init(&be->req_mutex);
+	spin_lock_init(&be->req_lock);
+	init_completion(&be->tx_space);
+	spin_lock_init(&be->devs_lock);
+	mutex_init(&be->add_mutex);
+	INIT_WORK(&be->add_work, va_add_work);
+	INIT_WORK(&be->remove_work, va_remove_work);
+
+	cfg.priv = be;
+	be->ctrl = argo_endpoint_open(&cfg);
+	if (IS_ERR(be->ctrl)) {
+		ret = PTR_ERR(be->ctrl);
+		pr_err("cannot open the control ring (domain %u port %#x partner %u): %d\n",
+		       domain, ctrl_port, backend, ret);
+		goto free;
+	}
+	ret = va_hello(be, &hi);
+	if (ret) {
+		pr_err("no usable backend in domain %u (%d)\n", backend, ret);
+		goto close;
+	}
+	be->max_msg = hi.max_msg;
+	be->num_devices = hi.num_devices;
+	pr_info("backend domain %u (provider %s): protocol %u, %u devices\n",
+		backend, argo_provider_name(), hi.version, hi.num_devices);
+
+	va_be = be;
+	mutex_lock(&be->add_mutex);
+	for (i = 0; i < be->num_devices; i++) {
+		ret = va_dev_add(be, i);
+		if (ret)
+			pr_err("device %u of backend domain %u not added: %d\n",
+			       i, backend, ret);
+	}
+	mutex_unlock(&be->add_mutex);
+	return 0;
+
+close:
+	argo_endpoint_close(be->ctrl);
+free:
+	kfree(be->rxbuf);
+	kfree(be);
+	return ret;
+}
+
+static void __exit va_exit(void)
+{
+	struct va_backend *be = va_be;
+
+	va_remove_all(be);
+	argo_endpoint_close(be->ctrl);
+	cancel_work_sync(&be->add_work);
+	cancel_work_sync(&be->remove_work);
+	kfree(be->rxbuf);
+	kfree(be);
+}
+
+module_init(va_init);
+module_exit(va_exit);
+
+MODULE_DESCRIPTION("VirtIO transport over Argo");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * virtio_argo: the transport's internal interface, shared by main.c (the
+ * control channel and the virtio_config_ops), vq.c (the virtqueue mirror)
+ * and dma.c (the DMA mapping of the devices' parent).
+ *
+ * Locking, outer first:
+ *  va_backend.req_mutex   one control request in flight at a time
+ *  va_backend.devs_lock   the device table (spinlock); held while an event
+ *                         updates a device's snapshot and tells its driver
+ *  va_device.cfg_lock     the configuration snapshot and its generation
+ *  va_device.rx_mutex     one completion message at a time, callbacks
+ *                         included; synchronize_cbs, reset and del_vqs take
+ *                         it to fence the completion path
+ *  va_device.lock         the data path (spinlock, irqsave): every queue's
+ *                         cursors, chain states, the records buffer, the
+ *                         session; never held across vring_interrupt()
+ */
+#ifndef _VIRTIO_ARGO_H
+#define _VIRTIO_ARGO_H
+
+#include <linux/atomic.h>
+#include <linux/bitmap.h>
+#include <linux/completion.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/uio.h>
+#include <linux/virtio.h>
+#include <linux/virtio_ring.h>
+#include <linux/workqueue.h>
+#include <argo/argo.h>
+
+#include "msg.h"
+
+struct platform_device;
+struct va_req;
+
+/* The backend: one per module instance. */
+struct va_backend {
+	u16 domid;		/* backend domain */
+	u16 self;		/* domain the frontend acts as */
+	u32 ctrl_port;
+	u32 max_msg;		/* largest message its control ring takes */
+	u16 num_devices;
+	struct argo_endpoint *ctrl;
+
+	struct mutex req_mutex;	/* one control request at a time */
+	spinlock_t req_lock;	/* pending */
+	struct va_req *pending;
+	u32 next_tag;
+	struct completion tx_space;
+	u8 *rxbuf;		/* the control message being handled */
+
+	spinlock_t devs_lock;	/* devs[], and devices' registered */
+	struct va_device *devs[VIRTIO_ARGO_MAX_DEVICES];
+	struct mutex add_mutex;	/* adding and removing devices */
+	DECLARE_BITMAP(add_pending, VIRTIO_ARGO_MAX_DEVICES);
+	struct work_struct add_work;
+	struct work_struct remove_work;
+	bool stopping;
+
+	atomic64_t ctrl_malformed;
+	atomic64_t ctrl_stale;
+};
+
+/* Per device counters, shown in sysfs (see Documentation/virtio-argo.rst). */
+enum va_stat {
+	VA_STAT_TX_MSGS,	/* DATA_REQ messages sent */
+	VA_STAT_TX_HYPERCALLS,	/* sends tried, -EAGAIN included */
+	VA_STAT_TX_CHAINS,	/* chains sent (first records) */
+	VA_STAT_TX_BYTES,	/* driver-readable bytes sent */
+	VA_STAT_TX_EAGAIN,	/* sends refused for a full ring */
+	VA_STAT_RX_MSGS,	/* messages received on the data ring */
+	VA_STAT_RX_CHAINS,	/* chains completed to the driver */
+	VA_STAT_RX_BYTES,	/* device-written bytes received */
+	VA_STAT_RX_COPIES,	/* copies into the driver's buffers */
+	VA_STAT_MALFORMED,	/* messages dropped as malformed */
+	VA_STAT_STALE,		/* completions of an old session */
+	VA_NR_STATS
+};
+
+struct va_stats {
+	atomic64_t c[VA_NR_STATS];
+};
+
+/* One chain id (head descriptor) of a queue. */
+struct va_chain {
+	bool in_flight;		/* sent (at least its first record) */
+	bool started;		/* a completion record has arrived */
+	u16 ndesc;		/* flattened descriptors */
+	u32 out_len;		/* driver-readable bytes */
+	u32 in_len;		/* device-writable bytes */
+	u32 done;		/* completion bytes received */
+	/* tentative state while a completion message is checked */
+	u32 chk_gen;
+	u32 chk_done;
+	bool chk_started;
+	bool chk_last;
+};
+
+struct va_queue {
+	struct virtqueue *vq;
+	struct vring vr;
+	u16 num;
+	bool event_idx;
+	bool indirect;
+	/* request side, committed once a message is sent */
+	u16 last_avail;
+	bool cur_active;	/* a chain is partly sent */
+	u16 cur_head;
+	u32 cur_off;
+	/* tentative copies while a message is built */
+	u16 t_last_avail;
+	bool t_cur_active;
+	u16 t_cur_head;
+	u32 t_cur_off;
+	/* completion side */
+	u16 used_idx;
+	u16 old_used;
+	u32 rx_gen;
+	struct va_chain *chains;	/* num entries */
+};
+
+struct va_started {
+	u16 queue;
+	u16 head;
+};
+
+struct va_device {
+	struct virtio_device vdev;
+	struct va_backend *be;
+	struct platform_device *pdev;
+	unsigned int index;
+	u32 handle;
+
+	spinlock_t cfg_lock;	/* info.config, info.generation */
+	struct va_dev_desc info;	/* from DEV_INFO; config snapshot */
+	u8 status;
+	bool registered;
+	bool removed;
+
+	struct argo_endpoint *data;
+	u32 data_port;
+	u32 max_msg;		/* largest DATA_REQ payload the backend takes */
+
+	struct mutex rx_mutex;	/* one completion at a time */
+	spinlock_t lock;	/* the data path: everything below */
+	bool broken;
+	bool tx_blocked;	/* -EAGAIN: wait for tx_ready */
+	u32 session;
+	u32 rx_gen;
+	unsigned int nq;
+	unsigned int tx_rr;
+	struct va_queue *queues;	/* info.num_queues entries */
+	u8 *recbuf;		/* header + records of the message built */
+	u32 rec_cap;
+	struct va_started *started;
+	u32 started_cap;
+	u32 started_n;		/* chains started in the message built */
+	u32 tx_bytes_built;	/* its out bytes */
+	struct kvec kv[ARGO_MAX_SEGS];
+
+	struct va_stats stats;
+};
+
+static inline struct va_device *to_va_device(struct virtio_device *vdev)
+{
+	return container_of(vdev, struct va_device, vdev);
+}
+
+static inline void va_stat_add(struct va_device *vad, enum va_stat i, u64 n)
+{
+	atomic64_add(n, &vad->stats.c[i]);
+}
+
+static inline void va_stat_inc(struct va_device *vad, enum va_stat i)
+{
+	atomic64_inc(&vad->stats.c[i]);
+}
+
+/* dma.c */
+extern const struct dma_map_ops va_dma_ops;
+void va_dma_setup(struct device *dev);
+void *va_dma_to_virt(u64 addr, u32 len);
+
+/* vq.c */
+extern const struct argo_endpoint_ops va_data_ops;
+int va_vq_alloc(struct va_device *vad);
+void va_vq_free(struct va_device *vad);
+int va_vq_setup(struct va_device *vad, unsigned int index,
+		struct virtqueue *vq);
+void va_vq_teardown(struct va_device *vad);
+void va_vq_reset(struct va_device *vad);
+bool va_vq_notify(struct virtqueue *vq);
+void va_vq_break(struct va_device *vad, const char *why);
+
+#endif /* _VIRTIO_ARGO_H */

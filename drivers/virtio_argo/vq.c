@@ -1,0 +1,845 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * virtio_argo: the virtqueue mirror.
+ *
+ * The driver's virtqueues are ordinary split vrings in this kernel's
+ * memory.  The transport plays their device side: when the driver kicks,
+ * it takes the new available chains, flattens each (indirect tables
+ * included) and sends the backend, in DATA_REQ messages, each chain's
+ * layout and driver-readable bytes.  The send's first segment holds the
+ * message header and records; the others point straight at the driver's
+ * buffers, so the hypervisor's copy is the only one on the way out.  When
+ * the backend's DATA_COMP messages arrive, the bytes the device wrote are
+ * copied from the receive ring into the chain's writable buffers (the one
+ * copy on the way in), the used entry is published and the driver is
+ * interrupted through the virtio core.
+ *
+ * The kick path may run in atomic context: it never sleeps.  A full
+ * backend ring (-EAGAIN) stops it with the cursor kept, chain half sent
+ * included; the core's tx_ready resumes it in process context.
+ *
+ * Every index, length and flag read from the vring is checked before use:
+ * the vring is the driver's, and a driver bug must end as a broken device,
+ * never a wild access.  Every completion is checked (msg.c, then against
+ * the chain's state) before a byte of it reaches the driver.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/bottom_half.h>
+#include <linux/device.h>
+#include <linux/platform_device.h>
+#include <linux/random.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/virtio_config.h>
+
+#include "virtio_argo.h"
+
+#define VA_REC_CAP	(32 * 1024)
+
+/* ------------------------------------------------------------------ */
+/* Walking one chain of the driver's ring                             */
+/* ------------------------------------------------------------------ */
+
+/* One descriptor of a flattened chain. */
+struct va_seg {
+	u8 *ptr;		/* kernel address; NULL if len is 0 */
+	u32 len;
+	bool write;
+};
+
+struct va_walk {
+	struct va_device *vad;
+	const struct vring_desc *tbl;
+	u32 tbl_n;
+	u32 limit;		/* descriptors allowed in this table */
+	u32 count;
+	u16 i;
+	bool more;
+	bool write_seen;
+};
+
+static int va_walk_start(struct va_walk *w, struct va_device *vad,
+			 struct va_queue *q, u16 head)
+{
+	struct virtio_device *vdev = &vad->vdev;
+	const struct vring_desc *d;
+	u16 flags;
+
+	if (head >= q->num)
+		return -EINVAL;
+	memset(w, 0, sizeof(*w));
+	w->vad = vad;
+	d = &q->vr.desc[head];
+	flags = virtio16_to_cpu(vdev, READ_ONCE(d->flags));
+	if (flags & VRING_DESC_F_INDIRECT) {
+		u32 len = virtio32_to_cpu(vdev, READ_ONCE(d->len));
+		u64 addr = virtio64_to_cpu(vdev, READ_ONCE(d->addr));
+
+		if (!q->indirect || (flags & VRING_DESC_F_NEXT))
+			return -EINVAL;
+		if (!len || len % sizeof(struct vring_desc))
+			return -EINVAL;
+		w->tbl_n = len / sizeof(struct vring_desc);
+		if (w->tbl_n > VIRTIO_ARGO_MAX_CHAIN_DESC)
+			return -EINVAL;
+		w->tbl = va_dma_to_virt(addr, len);
+		if (!w->tbl)
+			return -EFAULT;
+		w->limit = w->tbl_n;
+		w->i = 0;
+	} else {
+		w->tbl = q->vr.desc;
+		w->tbl_n = q->num;
+		w->limit = min_t(u32, q->num, VIRTIO_ARGO_MAX_CHAIN_DESC);
+		w->i = head;
+	}
+	w->more = true;
+	return 0;
+}
+
+/* Next descriptor: 1 and *@seg, 0 at the end, or a negative errno. */
+static int va_walk_next(struct va_walk *w, struct va_seg *seg)
+{
+	struct virtio_device *vdev = &w->vad->vdev;
+	const struct vring_desc *d;
+	u16 flags, next;
+	u32 len;
+	u64 addr;
+
+	if (!w->more)
+		return 0;
+	if (++w->count > w->limit)
+		return -ELOOP;
+	d = &w->tbl[w->i];
+	flags = virtio16_to_cpu(vdev, READ_ONCE(d->flags));
+	len = virtio32_to_cpu(vdev, READ_ONCE(d->len));
+	addr = virtio64_to_cpu(vdev, READ_ONCE(d->addr));
+	next = virtio16_to_cpu(vdev, READ_ONCE(d->next));
+	if (flags & VRING_DESC_F_INDIRECT)
+		return -EINVAL;		/* nested, or not at the head */
+	if (flags & VRING_DESC_F_WRITE)
+		w->write_seen = true;
+	else if (w->write_seen)
+		return -EINVAL;		/* readable after writable */
+	if (flags & VRING_DESC_F_NEXT) {
+		if (next >= w->tbl_n)
+			return -EINVAL;
+		w->i = next;
+	} else {
+		w->more = false;
+	}
+	seg->len = len;
+	seg->write = flags & VRING_DESC_F_WRITE;
+	seg->ptr = NULL;
+	if (len) {
+		seg->ptr = va_dma_to_virt(addr, len);
+		if (!seg->ptr)
+			return -EFAULT;
+	}
+	return 1;
+}
+
+/* Count a chain's descriptors and bytes into @ch. */
+static int va_chain_scan(struct va_device *vad, struct va_queue *q, u16 head,
+			 struct va_chain *ch)
+{
+	struct va_walk w;
+	struct va_seg s;
+	u64 out = 0, in = 0;
+	u32 n = 0;
+	int ret;
+
+	ret = va_walk_start(&w, vad, q, head);
+	if (ret)
+		return ret;
+	while ((ret = va_walk_next(&w, &s)) > 0) {
+		n++;
+		if (s.write)
+			in += s.len;
+		else
+			out += s.len;
+	}
+	if (ret)
+		return ret;
+	if (!n || n > VIRTIO_ARGO_MAX_CHAIN_DESC ||
+	    out > VIRTIO_ARGO_MAX_CHAIN_BYTES || in > VIRTIO_ARGO_MAX_CHAIN_BYTES)
+		return -E2BIG;
+	ch->ndesc = n;
+	ch->out_len = out;
+	ch->in_len = in;
+	return 0;
+}
+
+void va_vq_break(struct va_device *vad, const char *why)
+{
+	if (!vad->broken)
+		dev_err(&vad->pdev->dev,
+			"device broken: %s; backend domain %u\n", why,
+			vad->be->domid);
+	vad->broken = true;
+	if (vad->registered)
+		virtio_break_device(&vad->vdev);
+}
+
+/* ------------------------------------------------------------------ */
+/* Requests: available chains to DATA_REQ messages                    */
+/* ------------------------------------------------------------------ */
+
+/* Whether the driver made another chain available (tentative cursor). */
+static bool va_q_more(struct va_device *vad, struct va_queue *q)
+{
+	struct virtio_device *vdev = &vad->vdev;
+	u16 avail;
+
+	avail = virtio16_to_cpu(vdev, READ_ONCE(q->vr.avail->idx));
+	if (avail == q->t_last_avail) {
+		if (!q->event_idx)
+			return false;
+		/* Ask for a kick at the next one, then look again. */
+		WRITE_ONCE(vring_avail_event(&q->vr),
+			   cpu_to_virtio16(vdev, q->t_last_avail));
+		/* The event before the index: pairs with the driver's kick. */
+		smp_mb();
+		avail = virtio16_to_cpu(vdev, READ_ONCE(q->vr.avail->idx));
+		if (avail == q->t_last_avail)
+			return false;
+	}
+	/* The ring entries and descriptors after the index. */
+	smp_rmb();
+	if ((u16)(avail - q->t_last_avail) > q->num) {
+		va_vq_break(vad, "available index ahead of the ring");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Add iovs for out bytes [@off, ...) of the chain at @head, at most @room
+ * bytes and until the iov array is full.  Returns the bytes added or a
+ * negative errno.
+ */
+static long va_chain_out_iov(struct va_device *vad, struct va_queue *q,
+			     u16 head, u32 off, u32 room, unsigned int *niov)
+{
+	struct va_walk w;
+	struct va_seg s;
+	u32 pos = 0, added = 0;
+	int ret;
+
+	ret = va_walk_start(&w, vad, q, head);
+	if (ret)
+		return ret;
+	while (room && *niov < ARGO_MAX_SEGS &&
+	       (ret = va_walk_next(&w, &s)) > 0) {
+		u32 skip, n;
+
+		if (s.write)
+			break;
+		if (pos + s.len <= off) {
+			pos += s.len;
+			continue;
+		}
+		skip = off > pos ? off - pos : 0;
+		n = min(s.len - skip, room);
+		vad->kv[*niov].iov_base = s.ptr + skip;
+		vad->kv[*niov].iov_len = n;
+		(*niov)++;
+		added += n;
+		room -= n;
+		pos += s.len;
+		off = pos;
+		if (skip + n < s.len)
+			break;
+	}
+	if (ret < 0)
+		return ret;
+	return added;
+}
+
+/* Write the chain's flattened layout after its first record. */
+static int va_chain_descs(struct va_device *vad, struct va_queue *q, u16 head,
+			  struct virtio_argo_desc *out, u16 ndesc)
+{
+	struct va_walk w;
+	struct va_seg s;
+	u16 n = 0;
+	int ret;
+
+	ret = va_walk_start(&w, vad, q, head);
+	if (ret)
+		return ret;
+	while ((ret = va_walk_next(&w, &s)) > 0) {
+		if (n == ndesc)
+			return -EINVAL;
+		out[n].len = cpu_to_le32(s.len);
+		out[n].flags = cpu_to_le32(s.write ? VIRTIO_ARGO_DESC_WRITE : 0);
+		n++;
+	}
+	if (ret)
+		return ret;
+	return n == ndesc ? 0 : -EINVAL;
+}
+
+/*
+ * Build one DATA_REQ from the tentative cursors: as many records as fit in
+ * the backend's largest message and in 8 iovs.  Returns the number of
+ * records, 0 if there is nothing to send, or a negative errno (the device
+ * is then broken).  Called with vad->lock held.
+ */
+static int va_tx_build(struct va_device *vad, unsigned int *niov)
+{
+	struct virtio_argo_data *hdr = (struct virtio_argo_data *)vad->recbuf;
+	u32 rec_used = 0, data = 0, nrec = 0;
+	unsigned int k;
+
+	vad->started_n = 0;
+	*niov = 1;
+	for (k = 0; k < vad->nq; k++) {
+		unsigned int qi = (vad->tx_rr + k) % vad->nq;
+		struct va_queue *q = &vad->queues[qi];
+
+		if (!q->vq)
+			continue;
+		for (;;) {
+			struct virtio_argo_chain *rec;
+			struct va_chain *ch;
+			bool first = false;
+			u32 need, used, room;
+			u16 head, flags = 0;
+			long added;
+			int ret;
+
+			if (!q->t_cur_active) {
+				__virtio16 raw;
+				u16 slot;
+
+				if (!va_q_more(vad, q))
+					break;
+				slot = q->t_last_avail & (q->num - 1);
+				raw = READ_ONCE(q->vr.avail->ring[slot]);
+				head = virtio16_to_cpu(&vad->vdev, raw);
+				if (head >= q->num)
+					return -EINVAL;
+				ch = &q->chains[head];
+				if (ch->in_flight)
+					return -EBUSY;
+				ret = va_chain_scan(vad, q, head, ch);
+				if (ret)
+					return ret;
+				first = true;
+				need = sizeof(*rec) +
+				       ch->ndesc * sizeof(struct virtio_argo_desc);
+			} else {
+				head = q->t_cur_head;
+				ch = &q->chains[head];
+				need = sizeof(*rec);
+			}
+			used = sizeof(*hdr) + rec_used + need + data;
+			if (sizeof(*hdr) + rec_used + need > vad->rec_cap ||
+			    used > vad->max_msg)
+				goto full;
+			room = vad->max_msg - used;
+			if (first ? ch->out_len : ch->out_len - q->t_cur_off) {
+				if (*niov == ARGO_MAX_SEGS || !room)
+					goto full;
+			}
+			if (first) {
+				if (vad->started_n == vad->started_cap)
+					goto full;
+				vad->started[vad->started_n].queue = qi;
+				vad->started[vad->started_n].head = head;
+				vad->started_n++;
+				q->t_last_avail++;
+				q->t_cur_active = true;
+				q->t_cur_head = head;
+				q->t_cur_off = 0;
+				flags |= VIRTIO_ARGO_CHAIN_FIRST;
+			}
+			added = va_chain_out_iov(vad, q, head, q->t_cur_off,
+						 min(room, ch->out_len -
+						     q->t_cur_off), niov);
+			if (added < 0)
+				return added;
+			rec = (struct virtio_argo_chain *)
+			      (vad->recbuf + sizeof(*hdr) + rec_used);
+			if (q->t_cur_off + added == ch->out_len) {
+				flags |= VIRTIO_ARGO_CHAIN_LAST;
+				q->t_cur_active = false;
+			}
+			rec->queue = cpu_to_le16(qi);
+			rec->flags = cpu_to_le16(flags);
+			rec->id = cpu_to_le16(head);
+			rec->ndesc = cpu_to_le16(first ? ch->ndesc : 0);
+			rec->out_len = cpu_to_le32(ch->out_len);
+			rec->in_len = cpu_to_le32(ch->in_len);
+			rec->offset = cpu_to_le32(q->t_cur_off);
+			rec->len = cpu_to_le32(added);
+			if (first) {
+				ret = va_chain_descs(vad, q, head,
+						     (struct virtio_argo_desc *)
+						     (rec + 1), ch->ndesc);
+				if (ret)
+					return ret;
+			}
+			q->t_cur_off += added;
+			rec_used += need;
+			data += added;
+			nrec++;
+			if (q->t_cur_active)
+				goto full;	/* out of room for this chain */
+		}
+	}
+full:
+	if (!nrec)
+		return 0;
+	hdr->hdr.dev = cpu_to_le32(vad->handle);
+	hdr->hdr.tag = cpu_to_le32(vad->session);
+	hdr->nrec = cpu_to_le16(nrec);
+	hdr->reserved = 0;
+	hdr->data_off = cpu_to_le32(sizeof(*hdr) + rec_used);
+	vad->kv[0].iov_base = vad->recbuf;
+	vad->kv[0].iov_len = sizeof(*hdr) + rec_used;
+	vad->tx_bytes_built = data;
+	return nrec;
+}
+
+static void va_tx_begin(struct va_device *vad)
+{
+	unsigned int i;
+
+	for (i = 0; i < vad->nq; i++) {
+		struct va_queue *q = &vad->queues[i];
+
+		q->t_last_avail = q->last_avail;
+		q->t_cur_active = q->cur_active;
+		q->t_cur_head = q->cur_head;
+		q->t_cur_off = q->cur_off;
+	}
+}
+
+static void va_tx_commit(struct va_device *vad)
+{
+	unsigned int i;
+
+	for (i = 0; i < vad->nq; i++) {
+		struct va_queue *q = &vad->queues[i];
+
+		q->last_avail = q->t_last_avail;
+		q->cur_active = q->t_cur_active;
+		q->cur_head = q->t_cur_head;
+		q->cur_off = q->t_cur_off;
+	}
+	va_stat_add(vad, VA_STAT_TX_CHAINS, vad->started_n);
+	for (i = 0; i < vad->started_n; i++) {
+		struct va_started *s = &vad->started[i];
+		struct va_chain *ch = &vad->queues[s->queue].chains[s->head];
+
+		ch->in_flight = true;
+		ch->started = false;
+		ch->done = 0;
+		ch->chk_gen = 0;
+	}
+}
+
+/* Send what the driver made available, until done or the ring is full. */
+static void va_tx(struct va_device *vad)
+{
+	lockdep_assert_held(&vad->lock);
+
+	while (!vad->broken && !vad->tx_blocked && vad->queues) {
+		unsigned int niov;
+		int n, ret;
+
+		va_tx_begin(vad);
+		n = va_tx_build(vad, &niov);
+		if (n < 0) {
+			va_vq_break(vad, "invalid descriptor chain");
+			return;
+		}
+		if (!n)
+			return;
+		va_stat_inc(vad, VA_STAT_TX_HYPERCALLS);
+		ret = argo_send(vad->data, vad->be->domid,
+				vad->info.data_port, VIRTIO_ARGO_T_DATA_REQ,
+				vad->kv, niov);
+		if (ret == -EAGAIN) {
+			/* Cursors stay as committed; tx_ready resumes. */
+			va_stat_inc(vad, VA_STAT_TX_EAGAIN);
+			vad->tx_blocked = true;
+			return;
+		}
+		if (ret < 0) {
+			dev_err(&vad->pdev->dev,
+				"sending a request to backend domain %u port %#x failed: %d\n",
+				vad->be->domid, vad->info.data_port, ret);
+			va_vq_break(vad, "backend unreachable");
+			return;
+		}
+		va_tx_commit(vad);
+		va_stat_inc(vad, VA_STAT_TX_MSGS);
+		va_stat_add(vad, VA_STAT_TX_BYTES, vad->tx_bytes_built);
+		vad->tx_rr++;
+	}
+}
+
+bool va_vq_notify(struct virtqueue *vq)
+{
+	struct va_device *vad = to_va_device(vq->vdev);
+	unsigned long flags;
+	bool ok;
+
+	spin_lock_irqsave(&vad->lock, flags);
+	va_tx(vad);
+	ok = !vad->broken;
+	spin_unlock_irqrestore(&vad->lock, flags);
+	return ok;
+}
+
+static void va_data_tx_ready(struct argo_endpoint *ep, void *priv)
+{
+	struct va_device *vad = priv;
+	unsigned long flags;
+
+	spin_lock_irqsave(&vad->lock, flags);
+	vad->tx_blocked = false;
+	va_tx(vad);
+	spin_unlock_irqrestore(&vad->lock, flags);
+}
+
+/* ------------------------------------------------------------------ */
+/* Completions: DATA_COMP messages to used entries                    */
+/* ------------------------------------------------------------------ */
+
+/* Copy @len bytes at message offset @pos to the chain's in bytes at @off. */
+static int va_chain_copy_in(struct va_device *vad, struct va_queue *q,
+			    u16 head, u32 off, const struct argo_msg *msg,
+			    u32 pos, u32 len)
+{
+	struct va_walk w;
+	struct va_seg s;
+	u32 at = 0;
+	int ret;
+
+	if (!len)
+		return 0;
+	ret = va_walk_start(&w, vad, q, head);
+	if (ret)
+		return ret;
+	while (len && (ret = va_walk_next(&w, &s)) > 0) {
+		u32 skip, n;
+
+		if (!s.write)
+			continue;
+		if (at + s.len <= off) {
+			at += s.len;
+			continue;
+		}
+		skip = off - at;
+		n = min(s.len - skip, len);
+		if (argo_msg_copy(msg, pos, s.ptr + skip, n) != n)
+			return -EFAULT;
+		va_stat_inc(vad, VA_STAT_RX_COPIES);
+		pos += n;
+		off += n;
+		len -= n;
+		at += s.len;
+	}
+	if (ret < 0)
+		return ret;
+	return len ? -EINVAL : 0;
+}
+
+static struct va_queue *va_rx_queue(struct va_device *vad, u16 queue)
+{
+	if (!vad->queues || queue >= vad->nq || !vad->queues[queue].vq)
+		return NULL;
+	return &vad->queues[queue];
+}
+
+/*
+ * Check every record of a completion against the chains' states without
+ * changing them (tentative fields only).  Returns the payload size the
+ * records account for, or a negative errno.
+ */
+static long va_rx_check(struct va_device *vad, const struct argo_msg *msg,
+			const struct va_data_hdr *h)
+{
+	u64 total = h->data_off;
+	u32 gen = ++vad->rx_gen;
+	unsigned int i;
+
+	if (!gen)
+		gen = ++vad->rx_gen;
+	for (i = 0; i < h->nrec; i++) {
+		struct virtio_argo_comp raw;
+		struct va_queue *q;
+		struct va_chain *ch;
+		struct va_comp c;
+
+		if (argo_msg_copy(msg, sizeof(struct virtio_argo_data) +
+				  i * sizeof(raw), &raw, sizeof(raw)) !=
+		    sizeof(raw))
+			return -EBADMSG;
+		if (va_msg_comp(&raw, &c))
+			return -EBADMSG;
+		q = va_rx_queue(vad, c.queue);
+		if (!q || c.id >= q->num)
+			return -EBADMSG;
+		ch = &q->chains[c.id];
+		if (!ch->in_flight)
+			return -EBADMSG;
+		if (ch->chk_gen != gen) {
+			ch->chk_gen = gen;
+			ch->chk_started = ch->started;
+			ch->chk_done = ch->done;
+			ch->chk_last = false;
+		}
+		if (ch->chk_last)
+			return -EBADMSG;
+		if (va_msg_comp_continues(&c, ch->chk_started, ch->chk_done,
+					  ch->in_len))
+			return -EBADMSG;
+		ch->chk_started = true;
+		ch->chk_done += c.len;
+		ch->chk_last = c.flags & VIRTIO_ARGO_CHAIN_LAST;
+		total += c.len;
+		if (total > msg->len)
+			return -EBADMSG;
+	}
+	return total;
+}
+
+/* Apply a checked completion.  Returns a bitmap of the queues used. */
+static u64 va_rx_apply(struct va_device *vad, const struct argo_msg *msg,
+		       const struct va_data_hdr *h)
+{
+	struct virtio_device *vdev = &vad->vdev;
+	u32 pos = h->data_off;
+	u64 touched = 0;
+	unsigned int i;
+
+	for (i = 0; i < h->nrec; i++) {
+		struct virtio_argo_comp raw;
+		struct vring_used_elem *ue;
+		struct va_queue *q;
+		struct va_chain *ch;
+		struct va_comp c;
+
+		/* Checked by va_rx_check(); our own ring cannot change. */
+		if (argo_msg_copy(msg, sizeof(struct virtio_argo_data) +
+				  i * sizeof(raw), &raw, sizeof(raw)) !=
+		    sizeof(raw) || va_msg_comp(&raw, &c))
+			break;
+		q = va_rx_queue(vad, c.queue);
+		if (!q || c.id >= q->num)
+			break;
+		ch = &q->chains[c.id];
+		if (va_chain_copy_in(vad, q, c.id, c.offset, msg, pos, c.len)) {
+			va_vq_break(vad, "descriptor chain changed in flight");
+			break;
+		}
+		pos += c.len;
+		va_stat_add(vad, VA_STAT_RX_BYTES, c.len);
+		ch->started = true;
+		ch->done += c.len;
+		if (!(c.flags & VIRTIO_ARGO_CHAIN_LAST))
+			continue;
+		if (!(touched & BIT_ULL(c.queue)))
+			q->old_used = q->used_idx;
+		touched |= BIT_ULL(c.queue);
+		ch->in_flight = false;
+		ue = &q->vr.used->ring[q->used_idx & (q->num - 1)];
+		WRITE_ONCE(ue->id, cpu_to_virtio32(vdev, c.id));
+		WRITE_ONCE(ue->len, cpu_to_virtio32(vdev, c.written));
+		q->used_idx++;
+		va_stat_inc(vad, VA_STAT_RX_CHAINS);
+	}
+	return touched;
+}
+
+/* Publish the used index; whether the driver wants an interrupt. */
+static bool va_rx_publish(struct va_device *vad, struct va_queue *q)
+{
+	struct virtio_device *vdev = &vad->vdev;
+	u16 event;
+
+	/* The used entries before the index. */
+	smp_wmb();
+	WRITE_ONCE(q->vr.used->idx, cpu_to_virtio16(vdev, q->used_idx));
+	/* The index before the driver's suppression flags. */
+	smp_mb();
+	if (q->event_idx) {
+		event = virtio16_to_cpu(vdev, READ_ONCE(vring_used_event(&q->vr)));
+		return vring_need_event(event, q->used_idx, q->old_used);
+	}
+	return !(virtio16_to_cpu(vdev, READ_ONCE(q->vr.avail->flags)) &
+		 VRING_AVAIL_F_NO_INTERRUPT);
+}
+
+static enum argo_rx_action va_data_rx(struct argo_endpoint *ep,
+				      const struct argo_msg *msg, void *priv)
+{
+	struct va_device *vad = priv;
+	struct virtio_argo_data raw;
+	struct va_data_hdr h;
+	unsigned long flags;
+	u64 touched, irq = 0;
+	unsigned int i;
+	long total;
+
+	va_stat_inc(vad, VA_STAT_RX_MSGS);
+	if (msg->src_domain != vad->be->domid ||
+	    msg->type != VIRTIO_ARGO_T_DATA_COMP ||
+	    argo_msg_copy(msg, 0, &raw, sizeof(raw)) != sizeof(raw) ||
+	    va_msg_data_hdr(&raw, msg->len, &h) || h.dev != vad->handle)
+		goto malformed;
+
+	mutex_lock(&vad->rx_mutex);
+	spin_lock_irqsave(&vad->lock, flags);
+	if (h.session != vad->session) {
+		spin_unlock_irqrestore(&vad->lock, flags);
+		mutex_unlock(&vad->rx_mutex);
+		va_stat_inc(vad, VA_STAT_STALE);
+		return ARGO_RX_CONSUME;
+	}
+	total = va_rx_check(vad, msg, &h);
+	if (total != msg->len) {
+		spin_unlock_irqrestore(&vad->lock, flags);
+		mutex_unlock(&vad->rx_mutex);
+		goto malformed;
+	}
+	touched = va_rx_apply(vad, msg, &h);
+	for (i = 0; i < vad->nq; i++)
+		if ((touched & BIT_ULL(i)) &&
+		    va_rx_publish(vad, &vad->queues[i]))
+			irq |= BIT_ULL(i);
+	spin_unlock_irqrestore(&vad->lock, flags);
+
+	/* virtio_net's callbacks schedule NAPI: bottom halves off. */
+	for (i = 0; i < vad->nq; i++) {
+		if (!(irq & BIT_ULL(i)))
+			continue;
+		local_bh_disable();
+		vring_interrupt(0, vad->queues[i].vq);
+		local_bh_enable();
+	}
+	mutex_unlock(&vad->rx_mutex);
+	return ARGO_RX_CONSUME;
+
+malformed:
+	va_stat_inc(vad, VA_STAT_MALFORMED);
+	dev_warn_ratelimited(&vad->pdev->dev,
+			     "dropped a malformed message from domain %u (type %#x, %u bytes)\n",
+			     msg->src_domain, msg->type, msg->len);
+	return ARGO_RX_CONSUME;
+}
+
+const struct argo_endpoint_ops va_data_ops = {
+	.rx = va_data_rx,
+	.tx_ready = va_data_tx_ready,
+};
+
+/* ------------------------------------------------------------------ */
+/* Queue state                                                        */
+/* ------------------------------------------------------------------ */
+
+int va_vq_alloc(struct va_device *vad)
+{
+	vad->nq = vad->info.num_queues;
+	vad->rec_cap = min_t(u32, vad->max_msg, VA_REC_CAP);
+	vad->recbuf = kzalloc(vad->rec_cap, GFP_KERNEL);
+	vad->started_cap = vad->rec_cap / sizeof(struct virtio_argo_chain);
+	vad->started = kcalloc(vad->started_cap, sizeof(*vad->started),
+			       GFP_KERNEL);
+	vad->queues = kcalloc(vad->nq, sizeof(*vad->queues), GFP_KERNEL);
+	if (!vad->recbuf || !vad->started || !vad->queues) {
+		va_vq_free(vad);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void va_vq_free(struct va_device *vad)
+{
+	kfree(vad->recbuf);
+	kfree(vad->started);
+	kfree(vad->queues);
+	vad->recbuf = NULL;
+	vad->started = NULL;
+	vad->queues = NULL;
+}
+
+/* Mirror @vq as queue @index (find_vqs, before DRIVER_OK). */
+int va_vq_setup(struct va_device *vad, unsigned int index,
+		struct virtqueue *vq)
+{
+	struct va_queue *q = &vad->queues[index];
+	struct va_chain *chains;
+	unsigned long flags;
+	u16 num = virtqueue_get_vring_size(vq);
+
+	chains = kcalloc(num, sizeof(*chains), GFP_KERNEL);
+	if (!chains)
+		return -ENOMEM;
+	mutex_lock(&vad->rx_mutex);
+	spin_lock_irqsave(&vad->lock, flags);
+	memset(q, 0, sizeof(*q));
+	q->vr = *virtqueue_get_vring(vq);
+	q->num = num;
+	q->chains = chains;
+	q->event_idx = virtio_has_feature(&vad->vdev, VIRTIO_RING_F_EVENT_IDX);
+	q->indirect = virtio_has_feature(&vad->vdev,
+					 VIRTIO_RING_F_INDIRECT_DESC);
+	q->vq = vq;
+	spin_unlock_irqrestore(&vad->lock, flags);
+	mutex_unlock(&vad->rx_mutex);
+	return 0;
+}
+
+/* Forget every queue (del_vqs): no completion touches them after this. */
+void va_vq_teardown(struct va_device *vad)
+{
+	struct va_chain *chains[VIRTIO_ARGO_MAX_QUEUES];
+	unsigned long flags;
+	unsigned int i;
+
+	mutex_lock(&vad->rx_mutex);
+	spin_lock_irqsave(&vad->lock, flags);
+	for (i = 0; i < vad->nq; i++) {
+		chains[i] = vad->queues[i].chains;
+		memset(&vad->queues[i], 0, sizeof(vad->queues[i]));
+	}
+	spin_unlock_irqrestore(&vad->lock, flags);
+	mutex_unlock(&vad->rx_mutex);
+	for (i = 0; i < vad->nq; i++)
+		kfree(chains[i]);
+}
+
+/*
+ * The backend confirmed a reset (or was declared lost): a new session, so
+ * that late completions of the old one are dropped, and every chain back
+ * to the driver's side.
+ */
+void va_vq_reset(struct va_device *vad)
+{
+	unsigned long flags;
+	unsigned int i;
+
+	mutex_lock(&vad->rx_mutex);
+	spin_lock_irqsave(&vad->lock, flags);
+	do {
+		vad->session = get_random_u32();
+	} while (!vad->session);
+	for (i = 0; i < vad->nq; i++) {
+		struct va_queue *q = &vad->queues[i];
+
+		if (q->chains)
+			memset(q->chains, 0, q->num * sizeof(*q->chains));
+		q->last_avail = 0;
+		q->cur_active = false;
+		q->used_idx = 0;
+	}
+	spin_unlock_irqrestore(&vad->lock, flags);
+	mutex_unlock(&vad->rx_mutex);
+}
