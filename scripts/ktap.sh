@@ -90,7 +90,7 @@ count() {
 		# about: count errors only when nothing else failed.
 		failed = v["failed"] + v["crashed"]
 		if (failed == 0)
-			failed = v["errors"]
+			failed = v["errors"] + 0
 		if (s == "" || (rc != 0 && failed == 0))
 			failed++	# parser failure without a count
 		print v["passed"] + 0, failed, v["skipped"] + 0

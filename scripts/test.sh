@@ -82,6 +82,7 @@ ktap_step() {
 	"$@" >"$base.ktap" 2>"$base.log" || rc=$?
 	read -r p f s < <("$VA_ROOT/scripts/ktap.sh" count "$base.parsed" \
 		"$name=$base.ktap" 2>>"$base.log") || { p=0 f=1 s=0; }
+	p=${p:-0} f=${f:-1} s=${s:-0}
 	if [[ $rc -ne 0 && $f -eq 0 ]]; then
 		f=1
 		echo "exit status $rc" >>"$base.log"
