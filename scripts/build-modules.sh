@@ -17,13 +17,16 @@
 # builds in its own fresh copy of the repo: $VA_CACHE/build/<target>/src
 # (made with rsync, rebuilt from scratch every time so that every warning is
 # seen on every run).  The full output is in $VA_CACHE/build/<target>/build.log;
-# warnings in kernel headers are reported but do not fail.
+# warnings in kernel headers are reported but do not fail.  The .ko files
+# of a successful build are copied to $VA_CACHE/build/<target>/ko-<time>/
+# (same layout: argo.ko, tests/kunit/*.ko), and the symlink
+# $VA_CACHE/build/<target>/ko points at the newest; the three newest are kept.
 #
 # VIRTIO_ARGO_SRC=DIR builds another tree instead of this repo (to try the
 # harness on a throwaway module).
 #
-# The last stdout line is the copy's path, where argo.ko and
-# tests/kunit/*.ko are (scripts/run-kunit.sh -k takes it).
+# The last stdout line is that ko-<time> directory (scripts/run-kunit.sh -k
+# takes it).
 
 set -euo pipefail
 
@@ -146,5 +149,17 @@ if [[ $rc -ne 0 ]]; then
 		"$log" | sed "s|$src/||g; s|^|  |" | head -n 30 >&2 || true
 	exit 1
 fi
-va_note "$target: modules built: $(cd "$src" && find . -name '*.ko' | sort | tr '\n' ' ')"
-echo "$src"
+
+# Publish the modules: a fresh directory per build, with the symlink
+# $work/ko switched to it atomically, so that a test run that is using the
+# previous build is not pulled from under it by the next one.
+pub=$(mktemp -d "$work/ko-$(date +%Y%m%d-%H%M%S)-XXXX")
+(cd "$src" && find . -name '*.ko' -print0 | xargs -0 cp --parents -t "$pub")
+chmod 755 "$pub"
+ln -sfn "$(basename "$pub")" "$work/ko.tmp"
+mv -Tf "$work/ko.tmp" "$work/ko"
+# Keep the three newest.
+find "$work" -mindepth 1 -maxdepth 1 -type d -name 'ko-*' | sort -r |
+	tail -n +4 | xargs -r rm -rf
+va_note "$target: modules built: $(cd "$pub" && find . -name '*.ko' | sort | tr '\n' ' ')"
+echo "$pub"

@@ -23,7 +23,7 @@
 # the console (scripts/console-check.sh) count as failures.
 #
 # Output: OUT/results.txt (parser), OUT/results.ktap, OUT/guest/ (raw),
-# OUT/guest/console.log.  Last stdout line: "P passed, F failed, S skipped".
+# OUT/guest/console.log, OUT/ko and OUT/user-bin (what was run).  Last stdout line: "P passed, F failed, S skipped".
 # Exit status 0 only if nothing failed and something passed.
 
 set -euo pipefail
@@ -67,9 +67,19 @@ out=$(realpath "$out")
 guest=$out/guest
 log=$guest/console.log
 
+# Run on snapshots of the modules and test programs, so that a rebuild
+# running meanwhile (another run, someone's make) cannot change what this
+# run loads, nor what it then expects results for.
+rm -rf "$out/ko" "$out/user-bin"
+mkdir -p "$out/ko" "$out/user-bin"
+(cd "$kodir" && find . -name '*.ko' -print0 | xargs -0 -r cp --parents -t "$out/ko")
+kodir=$out/ko
+[[ -f $kodir/argo.ko ]] || va_note "no argo.ko in $kodir: the run will fail"
 usertests=
 if [[ -d $userdir ]]; then
-	usertests=$(realpath "$userdir")
+	find "$userdir" -maxdepth 1 -type f -name '*_test' -perm -u+x \
+		-exec cp -t "$out/user-bin" {} +
+	usertests=$out/user-bin
 fi
 
 boot_rc=0
