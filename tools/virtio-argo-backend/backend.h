@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtio-argo-backend: the device side of the virtio-argo protocol
+ * (Documentation/virtio-argo-protocol.rst), in userspace.
+ *
+ * Layers, bottom up:
+ *   transport  how messages leave: struct vab_transport (send, the largest
+ *              message a destination takes, discarding a receive ring).
+ *              main.c implements it over /dev/argo; the unit tests with a
+ *              recorder.  Receiving is the caller's business: it hands each
+ *              message to vab_ctrl_rx() or vab_data_rx().
+ *   protocol   proto.c: frontends, devices, every control request and its
+ *              state rules, reassembly of DATA_REQ chains, queueing and
+ *              splitting of DATA_COMP completions.  Knows no device class.
+ *   classes    blk.c (virtio-blk): struct vab_dev_class, one ops table per
+ *              device class; it sees whole chains (the driver-written
+ *              bytes, the size of the writable space) and completes them.
+ *
+ * Everything runs in one thread (see Documentation/virtio-argo-backend.rst
+ * for why); nothing here is thread-safe.
+ *
+ * Copyright (c) 2026 The virtio-argo authors
+ */
+#ifndef VAB_BACKEND_H
+#define VAB_BACKEND_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <argo/virtio_argo.h>
+
+#define VAB_NAME		"virtio-argo-backend"
+
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+#endif
+
+/* Ring sizes (bytes of data area; Argo wants multiples of 16). */
+#define VAB_CTRL_RING		(64U << 10)
+#define VAB_DATA_RING_DEFAULT	(2U << 20)
+#define VAB_RING_MAX		(0x1000000U - 64U)	/* /dev/argo's limit */
+/* Largest message a ring of @ring bytes takes (an Argo rule). */
+#define VAB_RING_MSG(ring)	((ring) - 32U)
+
+/*
+ * Memory a device may hold for a frontend: chains being reassembled,
+ * executed chains waiting to be sent back, their bookkeeping.  Above it
+ * the device stops reading its ring and defers execution (Argo's flow
+ * control then holds the frontend back); see vab_dev_rx_ready().
+ */
+#define VAB_DEV_MEM_LIMIT	(64U << 20)
+
+/* Frontends served by one backend (each is a domain id). */
+#define VAB_MAX_FRONTENDS	64
+
+/* Virtio device status bits (virtio 1.x, 2.1). */
+#define VAB_S_ACKNOWLEDGE	0x01
+#define VAB_S_DRIVER		0x02
+#define VAB_S_DRIVER_OK		0x04
+#define VAB_S_FEATURES_OK	0x08
+#define VAB_S_NEEDS_RESET	0x40
+#define VAB_S_FAILED		0x80
+
+#define VAB_F_VERSION_1		32	/* VIRTIO_F_VERSION_1 */
+
+enum vab_log_level { VAB_LOG_DEBUG, VAB_LOG_INFO, VAB_LOG_WARN, VAB_LOG_ERROR };
+
+struct vab;
+struct vab_dev;
+struct vab_frontend;
+
+/* One Argo endpoint of ours: a ring we registered and send from. */
+struct vab_ep {
+	int fd;			/* /dev/argo file; -1 in tests */
+	uint32_t port;
+	uint16_t partner;
+	uint32_t ring_size;
+	bool tx_blocked;	/* last send got EAGAIN: wait for POLLOUT */
+};
+
+/* How the protocol layer sends; every function returns 0 or -errno. */
+struct vab_transport {
+	/* One message from @ep to (@domain, @port); -EAGAIN if it is full. */
+	int (*send)(void *ctx, struct vab_ep *ep, uint16_t domain,
+		    uint32_t port, uint32_t type, const void *buf, size_t len);
+	/* Largest message (@domain, @port) takes from @ep's domain. */
+	int (*max_msg)(void *ctx, struct vab_ep *ep, uint16_t domain,
+		       uint32_t port, uint32_t *max);
+	/* Drop every message waiting in @ep's ring. */
+	void (*discard_rx)(void *ctx, struct vab_ep *ep);
+	void *ctx;
+};
+
+enum vab_chain_state {
+	VAB_CHAIN_RECEIVING,	/* records still to come */
+	VAB_CHAIN_READY,	/* whole, waiting for memory to execute */
+	VAB_CHAIN_DONE,		/* completed, being sent back */
+};
+
+/*
+ * One descriptor chain of a frontend, from its CHAIN_FIRST record until
+ * the last record of its completion has been sent.  It owns the slot
+ * queue->slots[id] meanwhile, which is how duplicate ids are caught.
+ */
+struct vab_chain {
+	struct vab_chain *next;		/* ready or completion list */
+	enum vab_chain_state state;
+	uint16_t queue;
+	uint16_t id;
+	uint32_t session;		/* hdr.tag of its requests */
+	uint32_t out_len;		/* driver-readable bytes */
+	uint32_t in_len;		/* device-writable bytes */
+	uint32_t received;		/* out bytes received so far */
+	uint8_t *out;			/* out bytes, grown as they come */
+	size_t out_cap;
+	/* Completion: written bytes = in[0, in_buf_len), zeros, tail. */
+	uint32_t written;
+	uint32_t sent;			/* bytes already sent back */
+	bool first_sent;		/* a record went out (CHAIN_FIRST) */
+	uint8_t *in;
+	uint32_t in_buf_len;
+	uint8_t tail[8];
+	uint8_t tail_len;
+	size_t charge;			/* bytes counted in dev->mem_used */
+};
+
+struct vab_queue {
+	uint16_t size;			/* set by QUEUE_SETUP; 0: not set */
+	bool enabled;
+	struct vab_chain **slots;	/* [size], allocated at DRIVER_OK */
+};
+
+/*
+ * A device class: virtio-blk now; net, console, rng later.  Only request
+ * is mandatory besides realize.  Each runs in the event loop and must not
+ * block for long (see the document on synchronous file I/O).
+ */
+struct vab_dev_class {
+	const char *name;		/* command-line option and log name */
+	uint32_t device_id;		/* virtio device id */
+	/* One key=value property: 0, -ENOENT (unknown key) or -EINVAL. */
+	int (*set_prop)(struct vab_dev *d, const char *key, const char *val);
+	/*
+	 * After the properties: open what backs the device, fill
+	 * features_offered, num_queues, queue_max[], config[], config_len.
+	 * 0 or -errno (logged by the class).
+	 */
+	int (*realize)(struct vab_dev *d);
+	/* Execute a whole chain; call vab_chain_complete() for it. */
+	void (*request)(struct vab_dev *d, struct vab_chain *c);
+	/* Complete a chain that cannot be executed (the class's error). */
+	void (*fail)(struct vab_dev *d, struct vab_chain *c);
+	/* Configuration write of @len bytes at @off (checked); may be NULL. */
+	void (*config_write)(struct vab_dev *d, uint32_t off,
+			     const uint8_t *buf, uint32_t len);
+	/* RESET or DETACH: back to the initial state. */
+	void (*reset)(struct vab_dev *d);
+	/* Make completed writes durable: 0 or -errno. */
+	int (*flush)(struct vab_dev *d);
+	/* SIGHUP: look at the backing store again (e.g. a resized disk). */
+	void (*refresh)(struct vab_dev *d);
+	void (*destroy)(struct vab_dev *d);
+};
+
+struct vab_dev_stats {
+	uint64_t rx_msgs;
+	uint64_t rx_bytes;
+	uint64_t tx_msgs;
+	uint64_t tx_bytes;
+	uint64_t tx_eagain;
+	uint64_t chains;
+	uint64_t chains_failed;
+	uint64_t malformed;
+};
+
+struct vab_dev {
+	struct vab *b;
+	struct vab_frontend *fe;
+	const struct vab_dev_class *cls;
+	void *priv;			/* the class's */
+	char name[16];			/* "blk0" */
+	uint32_t index;			/* per frontend, command-line order */
+	uint32_t handle;		/* per HELLO; never 0 */
+
+	/* Device side of virtio, as the frontend set it. */
+	uint64_t features_offered;
+	uint64_t features;
+	uint8_t status;
+	uint16_t num_queues;
+	uint16_t queue_max[VIRTIO_ARGO_MAX_QUEUES];
+	struct vab_queue queues[VIRTIO_ARGO_MAX_QUEUES];
+	uint8_t config[VIRTIO_ARGO_MAX_CONFIG];
+	uint16_t config_len;
+	uint32_t generation;
+	bool ev_config_pending;
+
+	/* Data rings. */
+	struct vab_ep ep;		/* ours: DATA_REQ in, DATA_COMP out */
+	bool attached;
+	uint32_t fe_port;		/* the frontend's data ring */
+	uint32_t fe_max_msg;		/* largest message it takes */
+
+	struct vab_chain *ready, **ready_tail;
+	struct vab_chain *comp, **comp_tail;
+	uint32_t inflight;		/* chains holding a slot */
+	size_t mem_used;
+	size_t mem_limit;
+	struct vab_dev_stats stats;
+};
+
+/* A reply or event waiting for the frontend's control ring. */
+struct vab_ctrl_msg {
+	struct vab_ctrl_msg *next;
+	uint32_t port;
+	uint32_t type;
+	uint32_t len;
+	uint8_t buf[];
+};
+
+struct vab_frontend {
+	struct vab *b;
+	uint16_t domid;
+	struct vab_ep ctrl;
+	bool hello;			/* HELLO done: ctrl_port valid */
+	uint32_t ctrl_port;		/* where events go */
+	struct vab_dev *devs[VIRTIO_ARGO_MAX_DEVICES];
+	uint32_t ndevs;
+	struct vab_ctrl_msg *txq, **txq_tail;
+	uint32_t txq_len;
+	/* Rate limit for messages about this frontend's misbehaviour. */
+	int64_t rl_start;
+	uint32_t rl_count;
+	uint32_t rl_suppressed;
+	uint64_t malformed;
+};
+
+struct vab {
+	uint16_t domain;		/* the domain we bind as */
+	struct vab_transport t;
+	struct vab_frontend *fes[VAB_MAX_FRONTENDS];
+	uint32_t nfes;
+	uint32_t next_handle;
+	bool stopping;			/* SIGTERM: take no more requests */
+	uint8_t *txbuf;			/* one message being built */
+	size_t txbuf_cap;
+};
+
+/* log.c */
+extern enum vab_log_level vab_log_level;
+int vab_parse_log_level(const char *s, enum vab_log_level *lvl);
+void vab_log(enum vab_log_level lvl, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/*
+ * A log line about a frontend (and device, may be NULL), rate-limited
+ * at warn and above: what hostile input can trigger is never a flood.
+ */
+void vab_fe_log(struct vab_frontend *fe, struct vab_dev *d,
+		enum vab_log_level lvl, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void vab_fe_vlog(struct vab_frontend *fe, struct vab_dev *d,
+		 enum vab_log_level lvl, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+int64_t vab_now_ms(void);
+
+/* proto.c: setting up */
+void vab_init(struct vab *b, uint16_t domain, const struct vab_transport *t);
+struct vab_frontend *vab_frontend_get(struct vab *b, uint16_t domid);
+struct vab_dev *vab_dev_new(struct vab *b, uint16_t fe_domid,
+			    const struct vab_dev_class *cls);
+int vab_dev_set_prop(struct vab_dev *d, const char *key, const char *val);
+void vab_destroy(struct vab *b);
+
+/* proto.c: messages in */
+void vab_ctrl_rx(struct vab_frontend *fe, uint16_t src, uint32_t src_port,
+		 uint32_t type, const void *buf, size_t len);
+void vab_data_rx(struct vab_dev *d, uint16_t src, uint32_t src_port,
+		 uint32_t type, const void *buf, size_t len);
+
+/* proto.c: event loop hooks */
+bool vab_ctrl_rx_ready(const struct vab_frontend *fe);
+bool vab_ctrl_tx_pending(const struct vab_frontend *fe);
+void vab_ctrl_tx(struct vab_frontend *fe);
+bool vab_dev_rx_ready(const struct vab_dev *d);
+bool vab_dev_tx_pending(const struct vab_dev *d);
+void vab_dev_tx(struct vab_dev *d);
+/* SIGTERM: fail what cannot finish, stop reading; true once all is sent. */
+void vab_stop(struct vab *b);
+bool vab_idle(const struct vab *b);
+/* Flush every device: 0, or the first error. */
+int vab_flush_all(struct vab *b);
+/* SIGHUP: refresh every device. */
+void vab_refresh_all(struct vab *b);
+
+/* proto.c: for device classes */
+void vab_chain_complete(struct vab_dev *d, struct vab_chain *c, uint8_t *in,
+			uint32_t in_buf_len, uint32_t written,
+			const void *tail, uint8_t tail_len);
+/* The class changed config[]: new generation, EV_CONFIG to the frontend. */
+void vab_dev_config_changed(struct vab_dev *d);
+
+/* blk.c */
+extern const struct vab_dev_class vab_blk_class;
+
+/* Little-endian helpers for byte buffers of unknown alignment. */
+static inline uint16_t vab_get16(const void *p)
+{
+	const uint8_t *b = p;
+
+	return (uint16_t)(b[0] | b[1] << 8);
+}
+
+static inline uint32_t vab_get32(const void *p)
+{
+	const uint8_t *b = p;
+
+	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+	       (uint32_t)b[3] << 24;
+}
+
+static inline uint64_t vab_get64(const void *p)
+{
+	return vab_get32(p) | (uint64_t)vab_get32((const uint8_t *)p + 4) << 32;
+}
+
+static inline void vab_put16(void *p, uint16_t v)
+{
+	uint8_t *b = p;
+
+	b[0] = (uint8_t)v;
+	b[1] = (uint8_t)(v >> 8);
+}
+
+static inline void vab_put32(void *p, uint32_t v)
+{
+	uint8_t *b = p;
+
+	b[0] = (uint8_t)v;
+	b[1] = (uint8_t)(v >> 8);
+	b[2] = (uint8_t)(v >> 16);
+	b[3] = (uint8_t)(v >> 24);
+}
+
+static inline void vab_put64(void *p, uint64_t v)
+{
+	vab_put32(p, (uint32_t)v);
+	vab_put32((uint8_t *)p + 4, (uint32_t)(v >> 32));
+}
+
+#endif /* VAB_BACKEND_H */

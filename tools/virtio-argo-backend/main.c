@@ -1,0 +1,401 @@
+// SPDX-License-Identifier: MIT
+/*
+ * virtio-argo-backend: serve virtio devices to other domains over Argo.
+ *
+ *   virtio-argo-backend [--domain D] [--log-level LEVEL]
+ *       --blk frontend=F,file=PATH[,readonly=on][,num-queues=N]... ...
+ *
+ * This file is the process: command line, the /dev/argo transport (one
+ * non-blocking endpoint per ring: a control ring per frontend, a data ring
+ * per device) and the single-threaded poll() loop that moves messages
+ * between those endpoints and the protocol layer (proto.c).  See
+ * Documentation/virtio-argo-backend.rst.
+ *
+ * Signals: SIGTERM or SIGINT stops taking requests, fails the chains still
+ * being received, sends what is done, flushes every device and exits 0
+ * (1 if a flush failed); a second one exits at once after the flush.
+ * SIGHUP looks at every device's backing store again (a resized disk is
+ * announced to its frontend with EV_CONFIG).
+ *
+ * Copyright (c) 2026 The virtio-argo authors
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "libargo.h"
+#include "options.h"
+
+/* How long completions may take to drain after SIGTERM. */
+#define VAB_STOP_TIMEOUT_MS	5000
+/* Messages taken from one ring per loop turn, so that none starves. */
+#define VAB_RX_BURST		64
+
+static uint8_t *vab_rxbuf;
+static size_t vab_rxcap;
+
+/* ---- The /dev/argo transport ---------------------------------------------- */
+
+static int vab_argo_send(void *ctx, struct vab_ep *ep, uint16_t domain,
+			 uint32_t port, uint32_t type, const void *buf,
+			 size_t len)
+{
+	(void)ctx;
+	for (;;) {
+		if (argo_send(ep->fd, domain, port, type, buf, len) >= 0)
+			return 0;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+static int vab_argo_max_msg(void *ctx, struct vab_ep *ep, uint16_t domain,
+			    uint32_t port, uint32_t *max)
+{
+	(void)ctx;
+	return argo_max_msg_size(ep->fd, domain, port, max) ? -errno : 0;
+}
+
+static void vab_argo_discard_rx(void *ctx, struct vab_ep *ep)
+{
+	struct argo_msg_info info;
+	unsigned int n = 0;
+
+	(void)ctx;
+	if (ep->fd < 0)
+		return;
+	/* A ring of L bytes holds fewer than L / 32 messages. */
+	while (n++ < ep->ring_size / 32 &&
+	       (argo_recv(ep->fd, vab_rxbuf, vab_rxcap, &info) >= 0 ||
+		errno == EINTR || errno == EIO))
+		;
+}
+
+static int vab_bind(struct vab *b, struct vab_ep *ep, const char *what)
+{
+	ep->fd = argo_open(O_NONBLOCK);
+	if (ep->fd < 0) {
+		vab_log(VAB_LOG_ERROR, "open %s: %s%s", ARGO_DEV_PATH,
+			strerror(errno),
+			errno == ENOENT ? " (is argo.ko loaded?)" : "");
+		return -1;
+	}
+	if (argo_bind(ep->fd, b->domain, ep->port, ep->partner,
+		      ep->ring_size)) {
+		int e = errno;
+
+		vab_log(VAB_LOG_ERROR,
+			"%s: bind port %#x for frontend %u (ring %u bytes, domain %s%u): %s%s",
+			what, ep->port, ep->partner, ep->ring_size,
+			b->domain == ARGO_DEV_DOMID_SELF ? "self " : "",
+			b->domain == ARGO_DEV_DOMID_SELF ? 0 : b->domain,
+			strerror(e),
+			e == EEXIST ? " (another backend serves this frontend?)" :
+			e == EPERM ? " (refused by Argo's access control)" :
+			e == ESRCH ? " (no such domain)" :
+			e == ECONNREFUSED ? " (the frontend domain has no Argo)" :
+			"");
+		return -1;
+	}
+	if (ep->ring_size - 32 > vab_rxcap)
+		vab_rxcap = ep->ring_size - 32;
+	return 0;
+}
+
+/* ---- The loop -------------------------------------------------------------- */
+
+/* Receive up to a burst from @ep; the protocol layer decides what to take. */
+static void vab_rx(struct vab_ep *ep, struct vab_frontend *fe,
+		   struct vab_dev *d)
+{
+	struct argo_msg_info info;
+	unsigned int n;
+	ssize_t r;
+
+	for (n = 0; n < VAB_RX_BURST; n++) {
+		if (fe ? !vab_ctrl_rx_ready(fe) : !vab_dev_rx_ready(d))
+			return;
+		r = argo_recv(ep->fd, vab_rxbuf, vab_rxcap, &info);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EIO) {
+				vab_log(VAB_LOG_ERROR,
+					"port %#x: ring corrupt, contents dropped",
+					ep->port);
+				continue;
+			}
+			if (errno != EAGAIN)
+				vab_log(VAB_LOG_ERROR, "port %#x: receive: %s",
+					ep->port, strerror(errno));
+			return;
+		}
+		if (fe)
+			vab_ctrl_rx(fe, info.domain, info.port, info.type,
+				    vab_rxbuf, (size_t)r);
+		else
+			vab_data_rx(d, info.domain, info.port, info.type,
+				    vab_rxbuf, (size_t)r);
+	}
+}
+
+static struct pollfd *vab_pfd(struct pollfd *pfds, unsigned int *n,
+			      struct vab_ep *ep, bool rx)
+{
+	struct pollfd *p = &pfds[(*n)++];
+
+	p->fd = ep->fd;
+	p->events = (short)((rx ? POLLIN : 0) | (ep->tx_blocked ? POLLOUT : 0));
+	p->revents = 0;
+	return p;
+}
+
+static int vab_run(struct vab *b, int sigfd)
+{
+	unsigned int nfds = 1, n, f, i;
+	struct pollfd *pfds;
+	int64_t deadline = 0;
+	int timeout, forced = 0;
+
+	for (f = 0; f < b->nfes; f++)
+		nfds += 1 + b->fes[f]->ndevs;
+	pfds = calloc(nfds, sizeof(*pfds));
+	if (!pfds)
+		return -ENOMEM;
+
+	for (;;) {
+		struct signalfd_siginfo si;
+
+		if (b->stopping) {
+			int64_t left = deadline - vab_now_ms();
+
+			if (vab_idle(b))
+				break;
+			if (left <= 0 || forced) {
+				vab_log(VAB_LOG_WARN,
+					"stopping with completions unsent: a frontend does not read its ring");
+				break;
+			}
+			timeout = (int)left;
+		} else {
+			timeout = -1;
+		}
+
+		n = 0;
+		pfds[n].fd = sigfd;
+		pfds[n].events = POLLIN;
+		pfds[n++].revents = 0;
+		for (f = 0; f < b->nfes; f++) {
+			struct vab_frontend *fe = b->fes[f];
+
+			vab_pfd(pfds, &n, &fe->ctrl, vab_ctrl_rx_ready(fe));
+			for (i = 0; i < fe->ndevs; i++)
+				vab_pfd(pfds, &n, &fe->devs[i]->ep,
+					vab_dev_rx_ready(fe->devs[i]));
+		}
+		if (poll(pfds, n, timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			vab_log(VAB_LOG_ERROR, "poll: %s", strerror(errno));
+			free(pfds);
+			return -errno;
+		}
+
+		while (pfds[0].revents &&
+		       read(sigfd, &si, sizeof(si)) == sizeof(si)) {
+			if (si.ssi_signo == SIGHUP) {
+				vab_log(VAB_LOG_INFO, "SIGHUP: refreshing devices");
+				vab_refresh_all(b);
+			} else if (!b->stopping) {
+				vab_log(VAB_LOG_INFO,
+					"%s: stopping; finishing requests in flight",
+					strsignal((int)si.ssi_signo));
+				vab_stop(b);
+				deadline = vab_now_ms() + VAB_STOP_TIMEOUT_MS;
+			} else {
+				forced = 1;
+			}
+		}
+
+		n = 1;
+		for (f = 0; f < b->nfes; f++) {
+			struct vab_frontend *fe = b->fes[f];
+			struct pollfd *p = &pfds[n++];
+
+			if (p->revents & (POLLERR | POLLNVAL))
+				vab_fe_log(fe, NULL, VAB_LOG_ERROR,
+					   "control endpoint error");
+			if (p->revents & POLLOUT)
+				vab_ctrl_tx(fe);
+			if (p->revents & POLLIN)
+				vab_rx(&fe->ctrl, fe, NULL);
+			for (i = 0; i < fe->ndevs; i++) {
+				struct vab_dev *d = fe->devs[i];
+
+				p = &pfds[n++];
+				if (p->revents & POLLOUT)
+					vab_dev_tx(d);
+				if (p->revents & POLLIN)
+					vab_rx(&d->ep, NULL, d);
+			}
+		}
+	}
+	free(pfds);
+	return 0;
+}
+
+/* ---- Command line ------------------------------------------------------------ */
+
+static void vab_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: %s [--domain D] [--log-level LEVEL] --blk PROPS [--blk PROPS]...\n"
+		"\n"
+		"Serve virtio devices to frontend domains over Argo (/dev/argo).\n"
+		"\n"
+		"  --domain D          domain to act as: self (default) or, under the\n"
+		"                      loopback provider, a virtual domain number\n"
+		"  --log-level LEVEL   debug, info (default), warn or error\n"
+		"  --blk PROPS         a virtio-blk device; PROPS is key=value,...:\n"
+		"      frontend=D        the frontend domain (required)\n"
+		"      file=PATH         disk image or block device (required)\n"
+		"      readonly=on|off   offer a read-only disk (off)\n"
+		"      num-queues=N      request queues, 1..64 (1)\n"
+		"      queue-size=N      largest queue size, power of two <= 1024 (256)\n"
+		"      serial=STR        GET_ID string, up to 20 bytes (empty)\n"
+		"      discard=on|off    offer DISCARD (on; off when read-only)\n"
+		"      write-zeroes=on|off  offer WRITE_ZEROES (on; off when read-only)\n"
+		"      ring-size=BYTES   our data ring, 16K..16M-64 (2M)\n"
+		"      max-memory=BYTES  memory held for the device's requests (64M)\n"
+		"    \",,\" stands for a comma inside a value.\n"
+		"\n"
+		"Devices get indexes 0, 1, ... per frontend in command-line order.\n"
+		"SIGTERM/SIGINT: finish, flush, exit 0.  SIGHUP: re-read disk sizes.\n",
+		VAB_NAME);
+}
+
+static const struct option vab_options[] = {
+	{ "domain", required_argument, NULL, 'd' },
+	{ "log-level", required_argument, NULL, 'l' },
+	{ "blk", required_argument, NULL, 'b' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+int main(int argc, char **argv)
+{
+	static const struct vab_transport t = {
+		.send = vab_argo_send,
+		.max_msg = vab_argo_max_msg,
+		.discard_rx = vab_argo_discard_rx,
+	};
+	struct vab b;
+	uint16_t domain = ARGO_DEV_DOMID_SELF;
+	unsigned int f, i;
+	sigset_t sigs;
+	int c, sigfd, ret = 1;
+
+	/* First pass: options that the device options depend on. */
+	while ((c = getopt_long(argc, argv, "h", vab_options, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			if (argo_parse_domain(optarg, ARGO_PARSE_SELF, &domain)) {
+				vab_log(VAB_LOG_ERROR, "--domain %s: not a domain",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'l':
+			if (vab_parse_log_level(optarg, &vab_log_level)) {
+				vab_log(VAB_LOG_ERROR,
+					"--log-level %s: debug, info, warn or error",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'b':
+			break;
+		case 'h':
+			vab_usage(stdout);
+			return 0;
+		default:
+			vab_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		vab_log(VAB_LOG_ERROR, "unexpected argument %s", argv[optind]);
+		return 2;
+	}
+
+	vab_init(&b, domain, &t);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", vab_options, NULL)) != -1) {
+		if (c == 'b' && vab_add_device(&b, &vab_blk_class, optarg)) {
+			vab_destroy(&b);
+			return 2;
+		}
+	}
+	if (!b.nfes) {
+		vab_log(VAB_LOG_ERROR, "no device given (see --help)");
+		vab_destroy(&b);
+		return 2;
+	}
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	sigfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sigfd < 0) {
+		vab_log(VAB_LOG_ERROR, "signalfd: %s", strerror(errno));
+		goto out;
+	}
+
+	for (f = 0; f < b.nfes; f++) {
+		struct vab_frontend *fe = b.fes[f];
+
+		if (vab_bind(&b, &fe->ctrl, "control"))
+			goto out;
+		for (i = 0; i < fe->ndevs; i++)
+			if (vab_bind(&b, &fe->devs[i]->ep, fe->devs[i]->name))
+				goto out;
+	}
+	vab_rxbuf = malloc(vab_rxcap);
+	if (!vab_rxbuf) {
+		vab_log(VAB_LOG_ERROR, "out of memory");
+		goto out;
+	}
+	vab_log(VAB_LOG_INFO, "serving %u frontend%s", b.nfes,
+		b.nfes == 1 ? "" : "s");
+
+	if (vab_run(&b, sigfd))
+		goto out;
+	ret = vab_flush_all(&b) ? 1 : 0;
+	vab_log(VAB_LOG_INFO, "stopped%s", ret ? " (a flush failed)" : "");
+out:
+	if (ret && !b.stopping)
+		vab_flush_all(&b);
+	for (f = 0; f < b.nfes; f++) {
+		struct vab_frontend *fe = b.fes[f];
+
+		if (fe->ctrl.fd >= 0)
+			close(fe->ctrl.fd);
+		for (i = 0; i < fe->ndevs; i++)
+			if (fe->devs[i]->ep.fd >= 0)
+				close(fe->devs[i]->ep.fd);
+	}
+	vab_destroy(&b);
+	free(vab_rxbuf);
+	return ret;
+}

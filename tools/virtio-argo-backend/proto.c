@@ -1,0 +1,1438 @@
+// SPDX-License-Identifier: MIT
+/*
+ * virtio-argo-backend: the protocol (Documentation/virtio-argo-protocol.rst),
+ * independent of /dev/argo and of device classes.
+ *
+ * Trust: every message comes from a frontend, which may be hostile.  A
+ * message is parsed only through memcpy() into a local structure after its
+ * length was checked, every field is converted from little-endian and
+ * checked against the limits and the device's state before use, and
+ * nothing is allocated on a size that was not checked.  A malformed message
+ * is dropped, counted and logged (rate-limited, with the frontend's
+ * domain); a malformed control request with a readable header is answered
+ * INVAL.  The frontend is who the hypervisor says sent the message: each
+ * of our rings is registered for one partner, and the source domain is
+ * checked again here.  Device handles are looked up only among the
+ * frontend's own devices and change at every HELLO, so a handle of
+ * another frontend (or from before a restart) finds nothing: NODEV.
+ *
+ * Memory: per device, chains being reassembled and completions waiting to
+ * be sent are charged to mem_used.  Above mem_limit the device stops
+ * reading its ring and defers executing whole chains until completions
+ * have drained, so a frontend can make the backend hold at most about
+ * mem_limit plus one chain per device (see vab_dev_pump()).
+ *
+ * Copyright (c) 2026 The virtio-argo authors
+ */
+#include <endian.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "backend.h"
+
+#define VAB_CTRL_TXQ_MAX	(2 * VIRTIO_ARGO_MAX_DEVICES + 16)
+/* Records per completion message: keeps one message's bookkeeping small. */
+#define VAB_COMP_MAX_REC	1024
+
+/* Each malformed message: counted for the frontend (and device), logged. */
+static void vab_bad(struct vab_frontend *fe, struct vab_dev *d,
+		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void vab_bad(struct vab_frontend *fe, struct vab_dev *d,
+		    const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+
+	fe->malformed++;
+	if (d)
+		d->stats.malformed++;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	vab_fe_log(fe, d, VAB_LOG_WARN, "malformed: %s", what);
+}
+
+/* Handler result: the reply was queued by the handler itself. */
+#define VAB_REPLIED	(-1)
+
+static const char *const vab_req_names[] = {
+	[VIRTIO_ARGO_T_HELLO] = "HELLO",
+	[VIRTIO_ARGO_T_DEV_INFO] = "DEV_INFO",
+	[VIRTIO_ARGO_T_ATTACH] = "ATTACH",
+	[VIRTIO_ARGO_T_DETACH] = "DETACH",
+	[VIRTIO_ARGO_T_SET_FEATURES] = "SET_FEATURES",
+	[VIRTIO_ARGO_T_SET_STATUS] = "SET_STATUS",
+	[VIRTIO_ARGO_T_QUEUE_SETUP] = "QUEUE_SETUP",
+	[VIRTIO_ARGO_T_RESET] = "RESET",
+	[VIRTIO_ARGO_T_CONFIG_WRITE] = "CONFIG_WRITE",
+	[VIRTIO_ARGO_T_CONFIG_READ] = "CONFIG_READ",
+	[VIRTIO_ARGO_T_PING] = "PING",
+};
+
+static const char *vab_req_name(uint32_t type)
+{
+	if (type < ARRAY_SIZE(vab_req_names) &&
+	    vab_req_names[type])
+		return vab_req_names[type];
+	return "request";
+}
+
+/* ---- Setting up ---------------------------------------------------- */
+
+void vab_init(struct vab *b, uint16_t domain, const struct vab_transport *t)
+{
+	memset(b, 0, sizeof(*b));
+	b->domain = domain;
+	b->t = *t;
+	b->next_handle = 1;
+}
+
+struct vab_frontend *vab_frontend_get(struct vab *b, uint16_t domid)
+{
+	struct vab_frontend *fe;
+	uint32_t i;
+
+	for (i = 0; i < b->nfes; i++)
+		if (b->fes[i]->domid == domid)
+			return b->fes[i];
+	if (b->nfes >= VAB_MAX_FRONTENDS) {
+		errno = ENOSPC;
+		return NULL;
+	}
+	fe = calloc(1, sizeof(*fe));
+	if (!fe)
+		return NULL;
+	fe->b = b;
+	fe->domid = domid;
+	fe->ctrl.fd = -1;
+	fe->ctrl.port = VIRTIO_ARGO_PORT_CTRL;
+	fe->ctrl.partner = domid;
+	fe->ctrl.ring_size = VAB_CTRL_RING;
+	fe->txq_tail = &fe->txq;
+	b->fes[b->nfes++] = fe;
+	return fe;
+}
+
+struct vab_dev *vab_dev_new(struct vab *b, uint16_t fe_domid,
+			    const struct vab_dev_class *cls)
+{
+	struct vab_frontend *fe = vab_frontend_get(b, fe_domid);
+	struct vab_dev *d;
+	unsigned int i, same = 0;
+
+	if (!fe)
+		return NULL;
+	if (fe->ndevs >= VIRTIO_ARGO_MAX_DEVICES) {
+		errno = ENOSPC;
+		return NULL;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	for (i = 0; i < fe->ndevs; i++)
+		if (fe->devs[i]->cls == cls)
+			same++;
+	d->b = b;
+	d->fe = fe;
+	d->cls = cls;
+	d->index = fe->ndevs;
+	snprintf(d->name, sizeof(d->name), "%s%u", cls->name, same);
+	d->ep.fd = -1;
+	d->ep.port = VIRTIO_ARGO_PORT_DATA_BASE + d->index;
+	d->ep.partner = fe_domid;
+	d->ep.ring_size = VAB_DATA_RING_DEFAULT;
+	d->ready_tail = &d->ready;
+	d->comp_tail = &d->comp;
+	d->mem_limit = VAB_DEV_MEM_LIMIT;
+	d->generation = 1;
+	fe->devs[fe->ndevs++] = d;
+	return d;
+}
+
+/* A size in bytes with an optional K or M suffix (powers of 1024). */
+static int vab_parse_size(const char *s, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno)
+		return -EINVAL;
+	if (*end == 'k' || *end == 'K') {
+		v = v > max >> 10 ? max + 1 : v << 10;
+		end++;
+	} else if (*end == 'm' || *end == 'M') {
+		v = v > max >> 20 ? max + 1 : v << 20;
+		end++;
+	}
+	if (*end || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int vab_dev_set_prop(struct vab_dev *d, const char *key, const char *val)
+{
+	uint64_t v;
+
+	if (!strcmp(key, "ring-size")) {
+		if (vab_parse_size(val, VAB_RING_MAX, &v) ||
+		    v < VIRTIO_ARGO_MIN_DATA_RING || v % 16)
+			return -EINVAL;
+		d->ep.ring_size = (uint32_t)v;
+		return 0;
+	}
+	if (!strcmp(key, "max-memory")) {
+		if (vab_parse_size(val, 1ULL << 40, &v) ||
+		    v < 2ULL * VIRTIO_ARGO_MAX_CHAIN_BYTES)
+			return -EINVAL;
+		d->mem_limit = (size_t)v;
+		return 0;
+	}
+	if (d->cls->set_prop)
+		return d->cls->set_prop(d, key, val);
+	return -ENOENT;
+}
+
+/* ---- Chains ---------------------------------------------------------- */
+
+static void vab_charge(struct vab_dev *d, struct vab_chain *c, ssize_t n)
+{
+	c->charge += (size_t)n;
+	d->mem_used += (size_t)n;
+}
+
+static void vab_chain_free(struct vab_dev *d, struct vab_chain *c)
+{
+	struct vab_queue *q = &d->queues[c->queue];
+
+	if (q->slots && c->id < q->size && q->slots[c->id] == c)
+		q->slots[c->id] = NULL;
+	d->inflight--;
+	d->mem_used -= c->charge;
+	free(c->out);
+	free(c->in);
+	free(c);
+}
+
+void vab_chain_complete(struct vab_dev *d, struct vab_chain *c, uint8_t *in,
+			uint32_t in_buf_len, uint32_t written,
+			const void *tail, uint8_t tail_len)
+{
+	if (written > c->in_len) {
+		vab_fe_log(d->fe, d, VAB_LOG_ERROR,
+			   "bug: chain %u:%u wrote %u of %u bytes",
+			   c->queue, c->id, written, c->in_len);
+		written = c->in_len;
+	}
+	if (tail_len > sizeof(c->tail))
+		tail_len = sizeof(c->tail);
+	if (tail_len > written)
+		tail_len = (uint8_t)written;
+	if (in_buf_len > written - tail_len)
+		in_buf_len = written - tail_len;
+
+	vab_charge(d, c, -(ssize_t)c->out_cap);
+	free(c->out);
+	c->out = NULL;
+	c->out_cap = 0;
+
+	c->in = in;
+	c->in_buf_len = in ? in_buf_len : 0;
+	vab_charge(d, c, c->in_buf_len);
+	if (tail_len)
+		memcpy(c->tail, tail, tail_len);
+	c->tail_len = tail_len;
+	c->written = written;
+	c->sent = 0;
+	c->state = VAB_CHAIN_DONE;
+	c->next = NULL;
+	*d->comp_tail = c;
+	d->comp_tail = &c->next;
+}
+
+/* A chain that cannot be executed: the class's error completion. */
+static void vab_chain_fail(struct vab_dev *d, struct vab_chain *c)
+{
+	d->stats.chains_failed++;
+	if (d->cls->fail)
+		d->cls->fail(d, c);
+	else
+		vab_chain_complete(d, c, NULL, 0, 0, NULL, 0);
+}
+
+static struct vab_chain *vab_chain_new(struct vab_dev *d, uint16_t queue,
+				       uint16_t id, uint32_t session,
+				       uint32_t out_len, uint32_t in_len)
+{
+	struct vab_chain *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->queue = queue;
+	c->id = id;
+	c->session = session;
+	c->out_len = out_len;
+	c->in_len = in_len;
+	c->state = VAB_CHAIN_RECEIVING;
+	d->queues[queue].slots[id] = c;
+	d->inflight++;
+	vab_charge(d, c, sizeof(*c));
+	return c;
+}
+
+/* Every chain of the device, wherever it is, freed: RESET, DETACH. */
+static void vab_dev_drop_chains(struct vab_dev *d)
+{
+	unsigned int qi, i;
+
+	for (qi = 0; qi < d->num_queues; qi++) {
+		struct vab_queue *q = &d->queues[qi];
+
+		for (i = 0; q->slots && i < q->size; i++)
+			if (q->slots[i])
+				vab_chain_free(d, q->slots[i]);
+	}
+	d->ready = NULL;
+	d->ready_tail = &d->ready;
+	d->comp = NULL;
+	d->comp_tail = &d->comp;
+}
+
+/*
+ * Back to the state after realize: no status, features or queues, no
+ * chain, nothing left to send, nothing left in our ring from before.
+ * Requests the frontend sent before its RESET are all in our ring already
+ * (an Argo send has delivered when it returns), so discarding the ring
+ * here means none of them can run after the reply.
+ */
+static void vab_dev_reset(struct vab_dev *d)
+{
+	unsigned int qi;
+
+	vab_dev_drop_chains(d);
+	for (qi = 0; qi < d->num_queues; qi++) {
+		free(d->queues[qi].slots);
+		memset(&d->queues[qi], 0, sizeof(d->queues[qi]));
+	}
+	d->status = 0;
+	d->features = 0;
+	d->ep.tx_blocked = false;
+	if (d->b->t.discard_rx)
+		d->b->t.discard_rx(d->b->t.ctx, &d->ep);
+	if (d->cls->reset)
+		d->cls->reset(d);
+}
+
+/* ---- Completions out -------------------------------------------------- */
+
+/* Bytes [off, off + len) of @c's completion into @dst. */
+static void vab_comp_bytes(const struct vab_chain *c, uint32_t off,
+			   uint32_t len, uint8_t *dst)
+{
+	uint32_t end = off + len, tail_at = c->written - c->tail_len;
+
+	memset(dst, 0, len);
+	if (off < c->in_buf_len)
+		memcpy(dst, c->in + off,
+		       (end < c->in_buf_len ? end : c->in_buf_len) - off);
+	if (end > tail_at) {
+		uint32_t from = off > tail_at ? off : tail_at;
+
+		memcpy(dst + (from - off), c->tail + (from - tail_at),
+		       end - from);
+	}
+}
+
+static bool vab_txbuf_reserve(struct vab *b, size_t len)
+{
+	uint8_t *p;
+
+	if (b->txbuf_cap >= len)
+		return true;
+	p = realloc(b->txbuf, len);
+	if (!p)
+		return false;
+	b->txbuf = p;
+	b->txbuf_cap = len;
+	return true;
+}
+
+/*
+ * Send one DATA_COMP with as many completions (or parts of one) as fit the
+ * frontend's ring, all of one session.  Returns true if it was sent.
+ */
+static bool vab_dev_send_one(struct vab_dev *d)
+{
+	struct { struct vab_chain *c; uint32_t len; } recs[VAB_COMP_MAX_REC];
+	struct vab *b = d->b;
+	struct virtio_argo_data h;
+	struct vab_chain *c;
+	size_t space, pos, data;
+	uint32_t session = d->comp->session;
+	unsigned int n = 0, i;
+	int r;
+
+	if (!vab_txbuf_reserve(b, d->fe_max_msg)) {
+		vab_fe_log(d->fe, d, VAB_LOG_ERROR, "out of memory");
+		return false;
+	}
+	space = d->fe_max_msg - sizeof(h);
+	for (c = d->comp; c && c->session == session && n < VAB_COMP_MAX_REC;
+	     c = c->next) {
+		uint32_t left = c->written - c->sent, take;
+
+		if (space < sizeof(struct virtio_argo_comp) + (left ? 1 : 0))
+			break;
+		space -= sizeof(struct virtio_argo_comp);
+		take = left < space ? left : (uint32_t)space;
+		space -= take;
+		recs[n].c = c;
+		recs[n++].len = take;
+		if (take < left)
+			break;
+	}
+
+	memset(&h, 0, sizeof(h));
+	h.hdr.dev = htole32(d->handle);
+	h.hdr.tag = htole32(session);
+	h.nrec = htole16((uint16_t)n);
+	h.data_off = htole32((uint32_t)(sizeof(h) +
+					 n * sizeof(struct virtio_argo_comp)));
+	memcpy(b->txbuf, &h, sizeof(h));
+	pos = sizeof(h);
+	data = le32toh(h.data_off);
+	for (i = 0; i < n; i++) {
+		struct virtio_argo_comp rec;
+
+		c = recs[i].c;
+		memset(&rec, 0, sizeof(rec));
+		rec.queue = htole16(c->queue);
+		rec.id = htole16(c->id);
+		rec.flags = htole16((c->sent ? 0 : VIRTIO_ARGO_CHAIN_FIRST) |
+				    (c->sent + recs[i].len == c->written ?
+				     VIRTIO_ARGO_CHAIN_LAST : 0));
+		if (c->sent + recs[i].len == c->written)
+			rec.written = htole32(c->written);
+		rec.offset = htole32(c->sent);
+		rec.len = htole32(recs[i].len);
+		memcpy(b->txbuf + pos, &rec, sizeof(rec));
+		pos += sizeof(rec);
+		vab_comp_bytes(c, c->sent, recs[i].len, b->txbuf + data);
+		data += recs[i].len;
+	}
+
+	r = b->t.send(b->t.ctx, &d->ep, d->fe->domid, d->fe_port,
+		      VIRTIO_ARGO_T_DATA_COMP, b->txbuf, data);
+	if (r == -EAGAIN) {
+		d->ep.tx_blocked = true;
+		d->stats.tx_eagain++;
+		return false;
+	}
+	if (r < 0) {
+		/* The frontend's ring is gone or lied about its size. */
+		vab_fe_log(d->fe, d, VAB_LOG_WARN,
+			   "cannot send completions to port %#x: %s; dropping them",
+			   d->fe_port, strerror(-r));
+		while ((c = d->comp)) {
+			d->comp = c->next;
+			vab_chain_free(d, c);
+		}
+		d->comp_tail = &d->comp;
+		return false;
+	}
+	d->stats.tx_msgs++;
+	d->stats.tx_bytes += data;
+	for (i = 0; i < n; i++) {
+		c = recs[i].c;
+		c->sent += recs[i].len;
+		if (c->sent == c->written) {
+			d->comp = c->next;
+			if (!d->comp)
+				d->comp_tail = &d->comp;
+			vab_chain_free(d, c);
+		}
+	}
+	return true;
+}
+
+/*
+ * Execute whole chains and send completions, as far as memory and the
+ * frontend's ring allow.  A whole chain waits while completions are
+ * queued and memory is above the limit: sending them frees memory, and
+ * with nothing queued there is nothing to wait for, so it always runs.
+ */
+static void vab_dev_pump(struct vab_dev *d)
+{
+	struct vab_chain *c;
+
+	do {
+		while ((c = d->ready) &&
+		       (!d->comp ||
+			d->mem_used + c->in_len <= d->mem_limit)) {
+			d->ready = c->next;
+			if (!d->ready)
+				d->ready_tail = &d->ready;
+			c->next = NULL;
+			d->cls->request(d, c);
+			if (c->state != VAB_CHAIN_DONE) {
+				vab_fe_log(d->fe, d, VAB_LOG_ERROR,
+					   "bug: chain %u:%u not completed",
+					   c->queue, c->id);
+				vab_chain_fail(d, c);
+			}
+		}
+	} while (d->comp && d->attached && !d->ep.tx_blocked &&
+		 vab_dev_send_one(d));
+}
+
+void vab_dev_tx(struct vab_dev *d)
+{
+	d->ep.tx_blocked = false;
+	vab_dev_pump(d);
+}
+
+bool vab_dev_tx_pending(const struct vab_dev *d)
+{
+	return d->comp || d->ready;
+}
+
+/* Chains waiting for memory mean the same as too much memory: wait. */
+bool vab_dev_rx_ready(const struct vab_dev *d)
+{
+	return !d->b->stopping && d->mem_used < d->mem_limit && !d->ready;
+}
+
+/* ---- Data requests in ------------------------------------------------- */
+
+/* Check a CHAIN_FIRST record and its descriptors: NULL or what is wrong. */
+static const char *vab_check_first(const struct virtio_argo_chain *rec,
+				   const uint8_t *descs, uint16_t ndesc)
+{
+	uint64_t out = 0, in = 0;
+	bool writable = false;
+	unsigned int i;
+
+	if (!ndesc)
+		return "first record without descriptors";
+	if (le32toh(rec->out_len) > VIRTIO_ARGO_MAX_CHAIN_BYTES ||
+	    le32toh(rec->in_len) > VIRTIO_ARGO_MAX_CHAIN_BYTES)
+		return "chain larger than MAX_CHAIN_BYTES";
+	for (i = 0; i < ndesc; i++) {
+		struct virtio_argo_desc desc;
+		uint32_t flags;
+
+		memcpy(&desc, descs + i * sizeof(desc), sizeof(desc));
+		flags = le32toh(desc.flags);
+		if (flags & ~VIRTIO_ARGO_DESC_WRITE)
+			return "unknown descriptor flags";
+		if (!(flags & VIRTIO_ARGO_DESC_WRITE) && writable)
+			return "readable descriptor after a writable one";
+		if (flags & VIRTIO_ARGO_DESC_WRITE) {
+			writable = true;
+			in += le32toh(desc.len);
+		} else {
+			out += le32toh(desc.len);
+		}
+	}
+	if (out != le32toh(rec->out_len) || in != le32toh(rec->in_len))
+		return "descriptor lengths do not add up to out_len/in_len";
+	return NULL;
+}
+
+static bool vab_chain_append(struct vab_dev *d, struct vab_chain *c,
+			     const uint8_t *bytes, uint32_t len)
+{
+	if (!len)
+		return true;
+	if (c->received + len > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap : 4096;
+		uint8_t *p;
+
+		while (cap < c->received + len)
+			cap *= 2;
+		if (cap > c->out_len)
+			cap = c->out_len;
+		p = realloc(c->out, cap);
+		if (!p)
+			return false;
+		vab_charge(d, c, (ssize_t)(cap - c->out_cap));
+		c->out = p;
+		c->out_cap = cap;
+	}
+	memcpy(c->out + c->received, bytes, len);
+	c->received += len;
+	return true;
+}
+
+/* One record of a well-formed DATA_REQ; @descs follow it if FIRST. */
+static void vab_data_rec(struct vab_dev *d, uint32_t session,
+			 const struct virtio_argo_chain *rec,
+			 const uint8_t *descs, const uint8_t *bytes)
+{
+	struct vab_frontend *fe = d->fe;
+	uint16_t qi = le16toh(rec->queue), id = le16toh(rec->id);
+	uint16_t flags = le16toh(rec->flags), ndesc = le16toh(rec->ndesc);
+	uint32_t out_len = le32toh(rec->out_len), in_len = le32toh(rec->in_len);
+	uint32_t off = le32toh(rec->offset), len = le32toh(rec->len);
+	struct vab_queue *q;
+	struct vab_chain *c;
+	const char *why;
+
+	if (qi >= d->num_queues || !d->queues[qi].enabled) {
+		vab_bad(fe, d, "record for queue %u, not enabled", qi);
+		return;
+	}
+	q = &d->queues[qi];
+	if (id >= q->size) {
+		vab_bad(fe, d, "chain id %u on queue %u of size %u",
+			id, qi, q->size);
+		return;
+	}
+	c = q->slots[id];
+	if (flags & VIRTIO_ARGO_CHAIN_FIRST) {
+		if (c) {
+			vab_bad(fe, d, "chain %u:%u already in flight", qi, id);
+			if (c->state == VAB_CHAIN_RECEIVING)
+				vab_chain_fail(d, c);
+			return;
+		}
+		why = vab_check_first(rec, descs, ndesc);
+		if (!why && (flags & ~(VIRTIO_ARGO_CHAIN_FIRST |
+				       VIRTIO_ARGO_CHAIN_LAST)))
+			why = "unknown record flags";
+		c = vab_chain_new(d, qi, id, session, out_len,
+				  in_len <= VIRTIO_ARGO_MAX_CHAIN_BYTES ?
+				  in_len : 0);
+		if (!c) {
+			vab_fe_log(fe, d, VAB_LOG_ERROR, "out of memory");
+			return;
+		}
+		if (why) {
+			vab_bad(fe, d, "chain %u:%u: %s", qi, id, why);
+			vab_chain_fail(d, c);
+			return;
+		}
+	} else {
+		if (!c || c->state != VAB_CHAIN_RECEIVING) {
+			vab_bad(fe, d, "record for chain %u:%u not in progress",
+				qi, id);
+			return;
+		}
+		why = NULL;
+		if (ndesc)
+			why = "descriptors on a record that is not first";
+		else if (flags & ~VIRTIO_ARGO_CHAIN_LAST)
+			why = "unknown record flags";
+		else if (out_len != c->out_len || in_len != c->in_len)
+			why = "out_len/in_len differ from the first record's";
+		else if (session != c->session)
+			why = "session changed within the chain";
+		if (why) {
+			vab_bad(fe, d, "chain %u:%u: %s", qi, id, why);
+			vab_chain_fail(d, c);
+			return;
+		}
+	}
+	if (off != c->received || len > c->out_len - off ||
+	    ((flags & VIRTIO_ARGO_CHAIN_LAST) && off + len != c->out_len)) {
+		vab_bad(fe, d,
+			"chain %u:%u: bytes [%u, +%u)%s do not continue [0, %u) of %u",
+			qi, id, off, len,
+			flags & VIRTIO_ARGO_CHAIN_LAST ? " (last)" : "",
+			c->received, c->out_len);
+		vab_chain_fail(d, c);
+		return;
+	}
+	if (!vab_chain_append(d, c, bytes, len)) {
+		vab_fe_log(fe, d, VAB_LOG_ERROR, "out of memory");
+		vab_chain_fail(d, c);
+		return;
+	}
+	if (flags & VIRTIO_ARGO_CHAIN_LAST) {
+		c->state = VAB_CHAIN_READY;
+		c->next = NULL;
+		*d->ready_tail = c;
+		d->ready_tail = &c->next;
+		d->stats.chains++;
+	}
+}
+
+void vab_data_rx(struct vab_dev *d, uint16_t src, uint32_t src_port,
+		 uint32_t type, const void *buf, size_t len)
+{
+	const size_t recsz = sizeof(struct virtio_argo_chain);
+	const size_t descsz = sizeof(struct virtio_argo_desc);
+	struct vab_frontend *fe = d->fe;
+	const uint8_t *p = buf;
+	struct virtio_argo_data h;
+	uint32_t session, data_off, nrec, i;
+	uint64_t total = 0;
+	size_t pos, data;
+
+	(void)src_port;
+	d->stats.rx_msgs++;
+	d->stats.rx_bytes += len;
+	if (src != fe->domid) {
+		vab_bad(fe, d, "data message from domain %u", src);
+		return;
+	}
+	if (type != VIRTIO_ARGO_T_DATA_REQ) {
+		vab_bad(fe, d, "message type %#x on the data ring", type);
+		return;
+	}
+	if (len < sizeof(h)) {
+		vab_bad(fe, d, "DATA_REQ of %zu bytes", len);
+		return;
+	}
+	memcpy(&h, p, sizeof(h));
+	session = le32toh(h.hdr.tag);
+	nrec = le16toh(h.nrec);
+	data_off = le32toh(h.data_off);
+	if (!d->handle || le32toh(h.hdr.dev) != d->handle) {
+		vab_bad(fe, d, "DATA_REQ for device handle %#x, not %#x",
+			le32toh(h.hdr.dev), d->handle);
+		return;
+	}
+	if (!d->attached || !(d->status & VAB_S_DRIVER_OK) ||
+	    (d->status & (VAB_S_FAILED | VAB_S_NEEDS_RESET)) ||
+	    d->b->stopping) {
+		vab_fe_log(fe, d, VAB_LOG_DEBUG,
+			   "DATA_REQ dropped: device not running (status %#x)",
+			   d->status);
+		return;
+	}
+	if (!session) {
+		vab_bad(fe, d, "DATA_REQ with session 0");
+		return;
+	}
+	if (!nrec || data_off % 8 || data_off < sizeof(h) + recsz ||
+	    data_off > len) {
+		vab_bad(fe, d, "DATA_REQ: nrec %u, data_off %u, length %zu",
+			nrec, data_off, len);
+		return;
+	}
+
+	/* Structure first: every record and descriptor inside the message. */
+	for (i = 0, pos = sizeof(h); i < nrec; i++) {
+		struct virtio_argo_chain rec;
+
+		if (data_off - pos < recsz) {
+			vab_bad(fe, d, "DATA_REQ: record %u beyond data_off", i);
+			return;
+		}
+		memcpy(&rec, p + pos, recsz);
+		pos += recsz;
+		if (le16toh(rec.flags) & VIRTIO_ARGO_CHAIN_FIRST) {
+			uint16_t ndesc = le16toh(rec.ndesc);
+
+			if (ndesc > VIRTIO_ARGO_MAX_CHAIN_DESC ||
+			    (data_off - pos) / descsz < ndesc) {
+				vab_bad(fe, d,
+					"DATA_REQ: record %u: %u descriptors",
+					i, ndesc);
+				return;
+			}
+			pos += ndesc * descsz;
+		}
+		total += le32toh(rec.len);
+	}
+	if (total != len - data_off) {
+		vab_bad(fe, d, "DATA_REQ: records carry %llu bytes, data area %zu",
+			(unsigned long long)total, len - data_off);
+		return;
+	}
+
+	/* Then each record against its chain's state. */
+	for (i = 0, pos = sizeof(h), data = data_off; i < nrec; i++) {
+		struct virtio_argo_chain rec;
+		const uint8_t *descs;
+
+		memcpy(&rec, p + pos, recsz);
+		pos += recsz;
+		descs = p + pos;
+		if (le16toh(rec.flags) & VIRTIO_ARGO_CHAIN_FIRST)
+			pos += le16toh(rec.ndesc) * descsz;
+		vab_data_rec(d, session, &rec, descs, p + data);
+		data += le32toh(rec.len);
+	}
+	vab_dev_pump(d);
+}
+
+/* ---- Control: sending ---------------------------------------------------- */
+
+static void vab_ctrl_queue(struct vab_frontend *fe, uint32_t port,
+			   uint32_t type, const void *buf, size_t len)
+{
+	struct vab_ctrl_msg *m;
+
+	if (fe->txq_len >= VAB_CTRL_TXQ_MAX) {
+		vab_fe_log(fe, NULL, VAB_LOG_WARN,
+			   "control ring full for too long; message %#x dropped",
+			   type);
+		return;
+	}
+	m = malloc(sizeof(*m) + len);
+	if (!m) {
+		vab_fe_log(fe, NULL, VAB_LOG_ERROR, "out of memory");
+		return;
+	}
+	m->next = NULL;
+	m->port = port;
+	m->type = type;
+	m->len = (uint32_t)len;
+	memcpy(m->buf, buf, len);
+	*fe->txq_tail = m;
+	fe->txq_tail = &m->next;
+	fe->txq_len++;
+}
+
+/* Queue EV_CONFIG for a device (its configuration as it is now). */
+static void vab_queue_ev_config(struct vab_dev *d)
+{
+	uint8_t buf[sizeof(struct virtio_argo_ev_config) +
+		    VIRTIO_ARGO_MAX_CONFIG];
+	struct virtio_argo_ev_config ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.hdr.dev = htole32(d->handle);
+	ev.generation = htole32(d->generation);
+	ev.len = htole16(d->config_len);
+	memcpy(buf, &ev, sizeof(ev));
+	memcpy(buf + sizeof(ev), d->config, d->config_len);
+	vab_ctrl_queue(d->fe, d->fe->ctrl_port, VIRTIO_ARGO_T_EV_CONFIG, buf,
+		       sizeof(ev) + d->config_len);
+}
+
+void vab_ctrl_tx(struct vab_frontend *fe)
+{
+	struct vab *b = fe->b;
+	struct vab_ctrl_msg *m;
+	uint32_t i;
+	int r;
+
+	fe->ctrl.tx_blocked = false;
+	for (i = 0; fe->hello && i < fe->ndevs; i++) {
+		if (fe->devs[i]->ev_config_pending) {
+			fe->devs[i]->ev_config_pending = false;
+			vab_queue_ev_config(fe->devs[i]);
+		}
+	}
+	while ((m = fe->txq)) {
+		r = b->t.send(b->t.ctx, &fe->ctrl, fe->domid, m->port, m->type,
+			      m->buf, m->len);
+		if (r == -EAGAIN) {
+			fe->ctrl.tx_blocked = true;
+			return;
+		}
+		if (r < 0)
+			vab_fe_log(fe, NULL, VAB_LOG_WARN,
+				   "cannot send message %#x to port %#x: %s",
+				   m->type, m->port, strerror(-r));
+		fe->txq = m->next;
+		if (!fe->txq)
+			fe->txq_tail = &fe->txq;
+		fe->txq_len--;
+		free(m);
+	}
+}
+
+bool vab_ctrl_tx_pending(const struct vab_frontend *fe)
+{
+	return fe->txq;
+}
+
+/* Read no request while a reply waits: a frontend cannot pile them up. */
+bool vab_ctrl_rx_ready(const struct vab_frontend *fe)
+{
+	return !fe->b->stopping && !fe->txq;
+}
+
+void vab_dev_config_changed(struct vab_dev *d)
+{
+	d->generation++;
+	if (!d->fe->hello)
+		return;
+	d->ev_config_pending = true;
+	if (!d->fe->ctrl.tx_blocked)
+		vab_ctrl_tx(d->fe);
+}
+
+/* ---- Control: requests ----------------------------------------------------- */
+
+struct vab_req {
+	struct vab_frontend *fe;
+	uint32_t port;		/* reply to (frontend, port) */
+	uint32_t type;
+	uint32_t dev;
+	uint32_t tag;
+	const uint8_t *buf;
+	size_t len;
+};
+
+static void vab_reply(const struct vab_req *rq, uint32_t status, void *buf,
+		      size_t len)
+{
+	struct virtio_argo_reply r;
+
+	memset(&r, 0, sizeof(r));
+	r.hdr.dev = htole32(rq->dev);
+	r.hdr.tag = htole32(rq->tag);
+	r.status = htole32(status);
+	if (!buf) {
+		buf = &r;
+		len = sizeof(r);
+	} else {
+		memcpy(buf, &r, sizeof(r));
+	}
+	vab_ctrl_queue(rq->fe, rq->port, rq->type | VIRTIO_ARGO_REPLY, buf,
+		       len);
+}
+
+static bool vab_req_len(const struct vab_req *rq, size_t want)
+{
+	if (rq->len == want)
+		return true;
+	vab_bad(rq->fe, NULL, "%s of %zu bytes, not %zu",
+		vab_req_name(rq->type), rq->len, want);
+	return false;
+}
+
+static struct vab_dev *vab_req_dev(const struct vab_req *rq)
+{
+	struct vab_frontend *fe = rq->fe;
+	uint32_t i;
+
+	for (i = 0; rq->dev && i < fe->ndevs; i++)
+		if (fe->devs[i]->handle == rq->dev)
+			return fe->devs[i];
+	vab_fe_log(fe, NULL, VAB_LOG_INFO, "%s for unknown device handle %#x",
+		   vab_req_name(rq->type), rq->dev);
+	return NULL;
+}
+
+/* Forget the frontend's data ring and reset the device. */
+static void vab_dev_detach(struct vab_dev *d)
+{
+	vab_dev_reset(d);
+	d->attached = false;
+	d->fe_port = 0;
+	d->fe_max_msg = 0;
+}
+
+static int vab_hello(const struct vab_req *rq)
+{
+	struct vab_frontend *fe = rq->fe;
+	struct virtio_argo_hello_reply rep;
+	struct virtio_argo_hello h;
+	uint16_t vmin, vmax;
+	uint32_t i;
+
+	if (!vab_req_len(rq, sizeof(h)))
+		return VIRTIO_ARGO_S_INVAL;
+	memcpy(&h, rq->buf, sizeof(h));
+	vmin = le16toh(h.version_min);
+	vmax = le16toh(h.version_max);
+	if (rq->dev || vmin > vmax) {
+		vab_bad(fe, NULL, "HELLO: device %#x, versions %u..%u",
+			rq->dev, vmin, vmax);
+		return VIRTIO_ARGO_S_INVAL;
+	}
+	if (vmin > VIRTIO_ARGO_VERSION || vmax < VIRTIO_ARGO_VERSION) {
+		vab_fe_log(fe, NULL, VAB_LOG_WARN,
+			   "HELLO: versions %u..%u, we speak %u", vmin, vmax,
+			   VIRTIO_ARGO_VERSION);
+		return VIRTIO_ARGO_S_UNSUPP;
+	}
+	if (fe->hello)
+		vab_fe_log(fe, NULL, VAB_LOG_INFO,
+			   "HELLO again: frontend restarted, devices reset");
+	for (i = 0; i < fe->ndevs; i++) {
+		struct vab_dev *d = fe->devs[i];
+
+		vab_dev_detach(d);
+		d->ev_config_pending = false;
+		d->handle = fe->b->next_handle++;
+		if (!fe->b->next_handle)
+			fe->b->next_handle = 1;
+	}
+	fe->hello = true;
+	fe->ctrl_port = rq->port;
+
+	memset(&rep, 0, sizeof(rep));
+	rep.version = htole16(VIRTIO_ARGO_VERSION);
+	rep.num_devices = htole16((uint16_t)fe->ndevs);
+	rep.max_msg = htole32(VAB_RING_MSG(fe->ctrl.ring_size));
+	vab_reply(rq, VIRTIO_ARGO_S_OK, &rep, sizeof(rep));
+	vab_fe_log(fe, NULL, VAB_LOG_INFO,
+		   "connected (protocol %u, control port %#x, %u devices)",
+		   VIRTIO_ARGO_VERSION, rq->port, fe->ndevs);
+	return VAB_REPLIED;
+}
+
+static int vab_dev_info(const struct vab_req *rq)
+{
+	uint8_t buf[sizeof(struct virtio_argo_dev_info_reply) +
+		    2 * VIRTIO_ARGO_MAX_QUEUES + VIRTIO_ARGO_MAX_CONFIG];
+	struct virtio_argo_dev_info_reply rep;
+	struct virtio_argo_dev_info req;
+	struct vab_dev *d;
+	size_t pos;
+	uint32_t i;
+
+	if (!vab_req_len(rq, sizeof(req)))
+		return VIRTIO_ARGO_S_INVAL;
+	memcpy(&req, rq->buf, sizeof(req));
+	if (rq->dev) {
+		vab_bad(rq->fe, NULL, "DEV_INFO with device %#x", rq->dev);
+		return VIRTIO_ARGO_S_INVAL;
+	}
+	if (le32toh(req.index) >= rq->fe->ndevs)
+		return VIRTIO_ARGO_S_NODEV;
+	d = rq->fe->devs[le32toh(req.index)];
+
+	memset(buf, 0, sizeof(buf));
+	memset(&rep, 0, sizeof(rep));
+	rep.dev = htole32(d->handle);
+	rep.device_id = htole32(d->cls->device_id);
+	rep.config_generation = htole32(d->generation);
+	rep.device_features = htole64(d->features_offered);
+	rep.num_queues = htole16(d->num_queues);
+	rep.config_len = htole16(d->config_len);
+	rep.data_port = htole32(d->ep.port);
+	rep.data_ring = htole32(d->ep.ring_size);
+	memcpy(buf, &rep, sizeof(rep));
+	pos = sizeof(rep);
+	for (i = 0; i < d->num_queues; i++)
+		vab_put16(buf + pos + 2 * i, d->queue_max[i]);
+	pos += VIRTIO_ARGO_ALIGN(2U * d->num_queues);
+	memcpy(buf + pos, d->config, d->config_len);
+	pos += d->config_len;
+	vab_reply(rq, VIRTIO_ARGO_S_OK, buf, pos);
+	return VAB_REPLIED;
+}
+
+static int vab_attach(const struct vab_req *rq, struct vab_dev *d)
+{
+	struct vab_frontend *fe = rq->fe;
+	struct virtio_argo_attach a;
+	uint32_t ring, port, max;
+	int r;
+
+	if (!vab_req_len(rq, sizeof(a)))
+		return VIRTIO_ARGO_S_INVAL;
+	memcpy(&a, rq->buf, sizeof(a));
+	ring = le32toh(a.data_ring);
+	port = le32toh(a.data_port);
+	if (d->attached)
+		return VIRTIO_ARGO_S_STATE;
+	if (ring < VIRTIO_ARGO_MIN_DATA_RING) {
+		vab_bad(fe, d, "ATTACH: data ring of %u bytes", ring);
+		return VIRTIO_ARGO_S_INVAL;
+	}
+	if (ring > VAB_RING_MAX + 64)
+		ring = VAB_RING_MAX + 64;
+	/* The hypervisor knows the ring's real size: believe it. */
+	r = fe->b->t.max_msg(fe->b->t.ctx, &d->ep, fe->domid, port, &max);
+	if (r) {
+		vab_fe_log(fe, d, VAB_LOG_WARN,
+			   "ATTACH: no data ring at port %#x for us: %s",
+			   port, strerror(-r));
+		return VIRTIO_ARGO_S_INVAL;
+	}
+	if (max > VAB_RING_MSG(ring))
+		max = VAB_RING_MSG(ring);
+	if (max < VIRTIO_ARGO_MIN_MSG) {
+		vab_fe_log(fe, d, VAB_LOG_WARN,
+			   "ATTACH: data ring at port %#x takes %u bytes",
+			   port, max);
+		return VIRTIO_ARGO_S_INVAL;
+	}
+	d->attached = true;
+	d->fe_port = port;
+	d->fe_max_msg = max;
+	d->ep.tx_blocked = false;
+	vab_fe_log(fe, d, VAB_LOG_INFO,
+		   "attached (frontend data port %#x, messages up to %u bytes)",
+		   port, max);
+	return VIRTIO_ARGO_S_OK;
+}
+
+static int vab_set_features(const struct vab_req *rq, struct vab_dev *d)
+{
+	struct virtio_argo_set_features sf;
+	uint64_t f;
+
+	if (!vab_req_len(rq, sizeof(sf)))
+		return VIRTIO_ARGO_S_INVAL;
+	memcpy(&sf, rq->buf, sizeof(sf));
+	f = le64toh(sf.features);
+	if (d->status & (VAB_S_FEATURES_OK | VAB_S_DRIVER_OK | VAB_S_FAILED))
+		return VIRTIO_ARGO_S_STATE;
+	if ((f & ~d->features_offered) || !(f & (1ULL << VAB_F_VERSION_1))) {
+		vab_bad(rq->fe, d, "SET_FEATURES %#llx, offered %#llx",
+			(unsigned long long)f,
+			(unsigned long long)d->features_offered);
+		return VIRTIO_ARGO_S_INVAL;
+	}
+	d->features = f;
+	return VIRTIO_ARGO_S_OK;
+}
+
+static bool vab_pow2(uint32_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+static int vab_set_status(const struct vab_req *rq, struct vab_dev *d)
+{
+	struct virtio_argo_set_status_reply rep;
+	struct virtio_argo_set_status ss;
+	uint32_t s, added;
+	unsigned int i;
+
+	if (!vab_req_len(rq, sizeof(ss)))
+		return VIRTIO_ARGO_S_INVAL;
+	memcpy(&ss, rq->buf, sizeof(ss));
+	s = le32toh(ss.status);
+	if (!s || s > 0xff || (s & VAB_S_NEEDS_RESET) || (d->status & ~s)) {
+		vab_bad(rq->fe, d, "SET_STATUS %#x from %#x", s, d->status);
+		return VIRTIO_ARGO_S_INVAL;
+	}
+	added = s & ~d->status;
+	if ((added & VAB_S_FEATURES_OK) &&
+	    !(d->features & (1ULL << VAB_F_VERSION_1))) {
+		vab_fe_log(rq->fe, d, VAB_LOG_WARN,
+			   "features %#llx refused: no VERSION_1",
+			   (unsigned long long)d->features);
+		s &= ~(uint32_t)VAB_S_FEATURES_OK;
+		added &= ~(uint32_t)VAB_S_FEATURES_OK;
+	}
+	if ((added & VAB_S_DRIVER_OK) && !(s & VAB_S_FEATURES_OK))
+		return VIRTIO_ARGO_S_STATE;
+	if (added & VAB_S_DRIVER_OK) {
+		for (i = 0; i < d->num_queues; i++) {
+			struct vab_queue *q = &d->queues[i];
+
+			if (!q->enabled)
+				continue;
+			q->slots = calloc(q->size, sizeof(*q->slots));
+			if (!q->slots) {
+				vab_fe_log(rq->fe, d, VAB_LOG_ERROR,
+					   "out of memory");
+				while (i--) {
+					free(d->queues[i].slots);
+					d->queues[i].slots = NULL;
+				}
+				return VIRTIO_ARGO_S_IO;
+			}
+		}
+		vab_fe_log(rq->fe, d, VAB_LOG_INFO,
+			   "driver ready (features %#llx)",
+			   (unsigned long long)d->features);
+	}
+	if (added & VAB_S_FAILED)
+		vab_fe_log(rq->fe, d, VAB_LOG_WARN, "driver failed the device");
+	d->status = (uint8_t)s;
+
+	memset(&rep, 0, sizeof(rep));
+	rep.status = htole32(d->status);
+	vab_reply(rq, VIRTIO_ARGO_S_OK, &rep, sizeof(rep));
+	return VAB_REPLIED;
+}
+
+static int vab_queue_setup(const struct vab_req *rq, struct vab_dev *d)
+{
+	struct virtio_argo_queue_setup qs;
+	uint16_t qi, size;
+	uint32_t flags;
+	bool enable;
+
+	if (!vab_req_len(rq, sizeof(qs)))
+		return VIRTIO_ARGO_S_INVAL;
+	memcpy(&qs, rq->buf, sizeof(qs));
+	qi = le16toh(qs.queue);
+	size = le16toh(qs.size);
+	flags = le32toh(qs.flags);
+	enable = flags & VIRTIO_ARGO_QUEUE_ENABLE;
+	if (d->status & VAB_S_DRIVER_OK)
+		return VIRTIO_ARGO_S_STATE;
+	if (qi >= d->num_queues || (flags & ~VIRTIO_ARGO_QUEUE_ENABLE) ||
+	    ((enable || size) &&
+	     (!vab_pow2(size) || size > d->queue_max[qi]))) {
+		vab_bad(rq->fe, d, "QUEUE_SETUP queue %u size %u flags %#x",
+			qi, size, flags);
+		return VIRTIO_ARGO_S_INVAL;
+	}
+	d->queues[qi].size = enable ? size : 0;
+	d->queues[qi].enabled = enable;
+	return VIRTIO_ARGO_S_OK;
+}
+
+static int vab_config_access(const struct vab_req *rq, struct vab_dev *d)
+{
+	uint8_t buf[sizeof(struct virtio_argo_config_reply) +
+		    VIRTIO_ARGO_MAX_CONFIG];
+	struct virtio_argo_config_reply rep;
+	struct virtio_argo_config_access ca;
+	bool write = rq->type == VIRTIO_ARGO_T_CONFIG_WRITE;
+	uint32_t off, len;
+
+	if (rq->len < sizeof(ca)) {
+		vab_bad(rq->fe, d, "%s of %zu bytes", vab_req_name(rq->type),
+			rq->len);
+		return VIRTIO_ARGO_S_INVAL;
+	}
+	memcpy(&ca, rq->buf, sizeof(ca));
+	off = le32toh(ca.offset);
+	len = le32toh(ca.len);
+	if (len > VIRTIO_ARGO_MAX_CONFIG ||
+	    !vab_req_len(rq, sizeof(ca) + (write ? len : 0)))
+		return VIRTIO_ARGO_S_INVAL;
+	if (off > d->config_len || len > d->config_len - off) {
+		vab_bad(rq->fe, d, "%s [%u, +%u) of %u bytes",
+			vab_req_name(rq->type), off, len, d->config_len);
+		return VIRTIO_ARGO_S_INVAL;
+	}
+	if (write) {
+		if (d->cls->config_write && len)
+			d->cls->config_write(d, off, rq->buf + sizeof(ca), len);
+		off = 0;
+		len = d->config_len;
+	}
+	memset(&rep, 0, sizeof(rep));
+	rep.generation = htole32(d->generation);
+	rep.offset = htole16((uint16_t)off);
+	rep.len = htole16((uint16_t)len);
+	memcpy(buf, &rep, sizeof(rep));
+	memcpy(buf + sizeof(rep), d->config + off, len);
+	vab_reply(rq, VIRTIO_ARGO_S_OK, buf, sizeof(rep) + len);
+	return VAB_REPLIED;
+}
+
+/* Exact sizes of the requests about a device; 0: variable. */
+static const size_t vab_dev_req_size[] = {
+	[VIRTIO_ARGO_T_ATTACH] = sizeof(struct virtio_argo_attach),
+	[VIRTIO_ARGO_T_DETACH] = sizeof(struct virtio_argo_hdr),
+	[VIRTIO_ARGO_T_SET_FEATURES] = sizeof(struct virtio_argo_set_features),
+	[VIRTIO_ARGO_T_SET_STATUS] = sizeof(struct virtio_argo_set_status),
+	[VIRTIO_ARGO_T_QUEUE_SETUP] = sizeof(struct virtio_argo_queue_setup),
+	[VIRTIO_ARGO_T_RESET] = sizeof(struct virtio_argo_hdr),
+	[VIRTIO_ARGO_T_CONFIG_WRITE] = 0,
+	[VIRTIO_ARGO_T_CONFIG_READ] = sizeof(struct virtio_argo_config_access),
+};
+
+/*
+ * A request about a device (hdr.dev), after HELLO.  Checked in this
+ * order: length (INVAL), handle (NODEV), state (STATE), values (INVAL).
+ */
+static int vab_dev_req(const struct vab_req *rq)
+{
+	struct vab_dev *d;
+
+	if (vab_dev_req_size[rq->type]) {
+		if (!vab_req_len(rq, vab_dev_req_size[rq->type]))
+			return VIRTIO_ARGO_S_INVAL;
+	} else if (rq->len < sizeof(struct virtio_argo_config_access)) {
+		vab_bad(rq->fe, NULL, "%s of %zu bytes",
+			vab_req_name(rq->type), rq->len);
+		return VIRTIO_ARGO_S_INVAL;
+	}
+	d = vab_req_dev(rq);
+	if (!d)
+		return VIRTIO_ARGO_S_NODEV;
+	switch (rq->type) {
+	case VIRTIO_ARGO_T_ATTACH:
+		return vab_attach(rq, d);
+	case VIRTIO_ARGO_T_DETACH:
+		if (!d->attached)
+			return VIRTIO_ARGO_S_STATE;
+		vab_dev_detach(d);
+		vab_fe_log(rq->fe, d, VAB_LOG_INFO, "detached");
+		return VIRTIO_ARGO_S_OK;
+	case VIRTIO_ARGO_T_SET_FEATURES:
+		return vab_set_features(rq, d);
+	case VIRTIO_ARGO_T_SET_STATUS:
+		return vab_set_status(rq, d);
+	case VIRTIO_ARGO_T_QUEUE_SETUP:
+		return vab_queue_setup(rq, d);
+	case VIRTIO_ARGO_T_RESET:
+		vab_dev_reset(d);
+		vab_fe_log(rq->fe, d, VAB_LOG_DEBUG, "reset");
+		return VIRTIO_ARGO_S_OK;
+	default:
+		return vab_config_access(rq, d);
+	}
+}
+
+void vab_ctrl_rx(struct vab_frontend *fe, uint16_t src, uint32_t src_port,
+		 uint32_t type, const void *buf, size_t len)
+{
+	struct virtio_argo_hdr hdr;
+	struct vab_req rq;
+	int st;
+
+	if (src != fe->domid) {
+		vab_bad(fe, NULL, "control message from domain %u", src);
+		return;
+	}
+	if (type & VIRTIO_ARGO_REPLY) {
+		vab_bad(fe, NULL, "message type %#x on the control ring", type);
+		return;
+	}
+	if (len < sizeof(hdr)) {
+		vab_bad(fe, NULL, "message type %#x of %zu bytes", type, len);
+		return;
+	}
+	memcpy(&hdr, buf, sizeof(hdr));
+	rq.fe = fe;
+	rq.port = src_port;
+	rq.type = type;
+	rq.dev = le32toh(hdr.dev);
+	rq.tag = le32toh(hdr.tag);
+	rq.buf = buf;
+	rq.len = len;
+
+	if (!rq.tag) {
+		vab_bad(fe, NULL, "%s with tag 0", vab_req_name(type));
+		st = VIRTIO_ARGO_S_INVAL;
+	} else if (type == VIRTIO_ARGO_T_HELLO) {
+		st = vab_hello(&rq);
+	} else if (type == VIRTIO_ARGO_T_PING && !rq.dev) {
+		st = vab_req_len(&rq, sizeof(hdr)) ? VIRTIO_ARGO_S_OK :
+		     VIRTIO_ARGO_S_INVAL;
+	} else if (type < VIRTIO_ARGO_T_HELLO || type > VIRTIO_ARGO_T_PING) {
+		vab_fe_log(fe, NULL, VAB_LOG_INFO,
+			   "unknown request type %#x", type);
+		st = VIRTIO_ARGO_S_UNSUPP;
+	} else if (!fe->hello) {
+		vab_fe_log(fe, NULL, VAB_LOG_INFO, "%s before HELLO",
+			   vab_req_name(type));
+		st = VIRTIO_ARGO_S_STATE;
+	} else if (type == VIRTIO_ARGO_T_DEV_INFO) {
+		st = vab_dev_info(&rq);
+	} else if (type == VIRTIO_ARGO_T_PING) {
+		if (!vab_req_len(&rq, sizeof(hdr)))
+			st = VIRTIO_ARGO_S_INVAL;
+		else
+			st = vab_req_dev(&rq) ? VIRTIO_ARGO_S_OK :
+			     VIRTIO_ARGO_S_NODEV;
+	} else {
+		st = vab_dev_req(&rq);
+	}
+	if (st != VAB_REPLIED)
+		vab_reply(&rq, (uint32_t)st, NULL, 0);
+	vab_ctrl_tx(fe);
+}
+
+/* ---- Whole backend ----------------------------------------------------- */
+
+void vab_stop(struct vab *b)
+{
+	uint32_t f, i, qi, id;
+
+	b->stopping = true;
+	for (f = 0; f < b->nfes; f++) {
+		for (i = 0; i < b->fes[f]->ndevs; i++) {
+			struct vab_dev *d = b->fes[f]->devs[i];
+
+			for (qi = 0; qi < d->num_queues; qi++) {
+				struct vab_queue *q = &d->queues[qi];
+
+				for (id = 0; q->slots && id < q->size; id++)
+					if (q->slots[id] &&
+					    q->slots[id]->state ==
+					    VAB_CHAIN_RECEIVING)
+						vab_chain_fail(d, q->slots[id]);
+			}
+			vab_dev_pump(d);
+		}
+	}
+}
+
+bool vab_idle(const struct vab *b)
+{
+	uint32_t f, i;
+
+	for (f = 0; f < b->nfes; f++) {
+		if (b->fes[f]->txq)
+			return false;
+		for (i = 0; i < b->fes[f]->ndevs; i++) {
+			const struct vab_dev *d = b->fes[f]->devs[i];
+
+			if (d->attached && vab_dev_tx_pending(d))
+				return false;
+		}
+	}
+	return true;
+}
+
+int vab_flush_all(struct vab *b)
+{
+	uint32_t f, i;
+	int ret = 0, r;
+
+	for (f = 0; f < b->nfes; f++) {
+		for (i = 0; i < b->fes[f]->ndevs; i++) {
+			struct vab_dev *d = b->fes[f]->devs[i];
+
+			if (!d->cls->flush)
+				continue;
+			r = d->cls->flush(d);
+			if (r) {
+				vab_fe_log(d->fe, d, VAB_LOG_ERROR,
+					   "flush failed: %s", strerror(-r));
+				if (!ret)
+					ret = r;
+			}
+		}
+	}
+	return ret;
+}
+
+void vab_refresh_all(struct vab *b)
+{
+	uint32_t f, i;
+
+	for (f = 0; f < b->nfes; f++)
+		for (i = 0; i < b->fes[f]->ndevs; i++)
+			if (b->fes[f]->devs[i]->cls->refresh)
+				b->fes[f]->devs[i]->cls->refresh(b->fes[f]->devs[i]);
+}
+
+void vab_destroy(struct vab *b)
+{
+	uint32_t f, i;
+
+	for (f = 0; f < b->nfes; f++) {
+		struct vab_frontend *fe = b->fes[f];
+		struct vab_ctrl_msg *m;
+
+		for (i = 0; i < fe->ndevs; i++) {
+			struct vab_dev *d = fe->devs[i];
+			unsigned int qi;
+
+			vab_dev_drop_chains(d);
+			for (qi = 0; qi < d->num_queues; qi++)
+				free(d->queues[qi].slots);
+			if (d->cls->destroy)
+				d->cls->destroy(d);
+			free(d);
+		}
+		while ((m = fe->txq)) {
+			fe->txq = m->next;
+			free(m);
+		}
+		free(fe);
+	}
+	free(b->txbuf);
+	memset(b, 0, sizeof(*b));
+}
