@@ -59,7 +59,10 @@ bad=0
 for f in "${files[@]}"; do
 	opts=(--strict --no-tree --show-types --quiet --no-summary --file)
 	case $f in
-	tools/* | tests/user/* | tests/abi/*) opts=(--ignore "$user_ignore" "${opts[@]}") ;;
+	# The ABI check's layout macros take type and member names, which
+	# have no side effects however often they are expanded.
+	tests/abi/*) opts=(--ignore "$user_ignore,MACRO_ARG_REUSE" "${opts[@]}") ;;
+	tools/* | tests/user/*) opts=(--ignore "$user_ignore" "${opts[@]}") ;;
 	esac
 	if ! out=$(perl "$cp" "${opts[@]}" "$f" 2>&1) || [[ -n $out ]]; then
 		echo "$out"
