@@ -153,6 +153,9 @@ static int va_request(struct va_backend *be, struct va_device *vad, u32 type,
 	long left;
 	int ret;
 
+	/* A lost device's requests fail at once (see va_vq_fail_all()). */
+	if (vad && READ_ONCE(vad->lost))
+		return -ENODEV;
 	init_completion(&r.comp);
 	mutex_lock(&be->req_mutex);
 	if (!++be->next_tag)
@@ -355,6 +358,13 @@ static int va_reset_req(struct va_device *vad)
 	return va_simple(vad, VIRTIO_ARGO_T_RESET, &req, sizeof(req));
 }
 
+static int va_ping(struct va_device *vad)
+{
+	struct virtio_argo_hdr req = {};
+
+	return va_simple(vad, VIRTIO_ARGO_T_PING, &req, sizeof(req));
+}
+
 static int va_set_status_req(struct va_device *vad, u8 status, u8 *now)
 {
 	struct virtio_argo_set_status req = {
@@ -506,19 +516,19 @@ static void va_set_status(struct virtio_device *vdev, u8 status)
 static void va_reset(struct virtio_device *vdev)
 {
 	struct va_device *vad = to_va_device(vdev);
-	int ret;
+	int ret = 0;
 
-	ret = va_reset_req(vad);
-	/* Late completions are of the old session, whatever happened. */
-	va_vq_reset(vad);
+	if (!READ_ONCE(vad->lost))
+		ret = va_reset_req(vad);
 	if (ret) {
+		/* Nothing will complete: fail it all rather than hang. */
 		dev_err(&vad->pdev->dev,
-			"reset not confirmed by backend domain %u (%d): device marked broken\n",
+			"reset not confirmed by backend domain %u (%d)\n",
 			vad->be->domid, ret);
-		va_vq_break(vad, "reset failed");
-		WRITE_ONCE(vad->status, VIRTIO_CONFIG_S_NEEDS_RESET);
-		return;
+		va_vq_fail_all(vad);
 	}
+	/* Late completions are of the old session. */
+	va_vq_reset(vad);
 	WRITE_ONCE(vad->status, 0);
 }
 
@@ -853,9 +863,16 @@ static void va_dev_remove(struct va_backend *be, struct va_device *vad)
 	be->devs[vad->index] = NULL;
 	spin_unlock_irqrestore(&be->devs_lock, flags);
 
+	/*
+	 * The driver's remove waits for its requests: if the backend no
+	 * longer answers, fail them first, or the removal would hang.
+	 */
+	if (!READ_ONCE(vad->lost) && va_ping(vad))
+		va_vq_fail_all(vad);
 	get_device(&vad->vdev.dev);
 	unregister_virtio_device(&vad->vdev);
-	if (!vad->removed)
+	cancel_work_sync(&vad->irq_work);
+	if (!READ_ONCE(vad->lost))
 		va_detach(vad);
 	va_dev_unwind(vad);
 	put_device(&vad->vdev.dev);
@@ -889,6 +906,7 @@ static void va_remove_work(struct work_struct *work)
 		if (vad && READ_ONCE(vad->removed)) {
 			dev_info(&vad->pdev->dev,
 				 "removed by backend domain %u\n", be->domid);
+			va_vq_fail_all(vad);
 			va_dev_remove(be, vad);
 		}
 	}
@@ -953,13 +971,9 @@ static void va_ev_dev(struct va_backend *be, u32 type, const void *buf,
 	}
 	spin_lock_irqsave(&be->devs_lock, flags);
 	vad = va_find(be, ev.dev);
-	if (vad) {
-		/* The backend has stopped it: nothing will complete. */
+	/* The backend has stopped it: remove_work fails what is left. */
+	if (vad)
 		WRITE_ONCE(vad->removed, true);
-		spin_lock(&vad->lock);
-		va_vq_break(vad, "removed by the backend");
-		spin_unlock(&vad->lock);
-	}
 	spin_unlock_irqrestore(&be->devs_lock, flags);
 	if (vad)
 		schedule_work(&be->remove_work);

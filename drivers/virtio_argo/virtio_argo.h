@@ -148,6 +148,9 @@ struct va_device {
 	spinlock_t lock;	/* the data path: everything below */
 	bool broken;
 	bool tx_blocked;	/* -EAGAIN: wait for tx_ready */
+	bool lost;		/* backend gone: fail every request */
+	u64 irq_pending;	/* queues irq_work interrupts */
+	struct work_struct irq_work;
 	u32 session;
 	u32 rx_gen;
 	unsigned int nq;
@@ -194,5 +197,6 @@ void va_vq_teardown(struct va_device *vad);
 void va_vq_reset(struct va_device *vad);
 bool va_vq_notify(struct virtqueue *vq);
 void va_vq_break(struct va_device *vad, const char *why);
+void va_vq_fail_all(struct va_device *vad);
 
 #endif /* _VIRTIO_ARGO_H */

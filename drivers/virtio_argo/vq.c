@@ -32,6 +32,8 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/virtio_config.h>
+#include <uapi/linux/virtio_blk.h>
+#include <uapi/linux/virtio_ids.h>
 
 #include "virtio_argo.h"
 
@@ -187,6 +189,8 @@ void va_vq_break(struct va_device *vad, const char *why)
 /* ------------------------------------------------------------------ */
 
 /* Whether the driver made another chain available (tentative cursor). */
+static bool va_rx_publish(struct va_device *vad, struct va_queue *q);
+
 static bool va_q_more(struct va_device *vad, struct va_queue *q)
 {
 	struct virtio_device *vdev = &vad->vdev;
@@ -442,6 +446,155 @@ static void va_tx_commit(struct va_device *vad)
 	}
 }
 
+/* ------------------------------------------------------------------ */
+/* A lost backend: every request fails, none hangs                    */
+/* ------------------------------------------------------------------ */
+
+/* Kernel address of writable byte @off of the chain at @head, or NULL. */
+static u8 *va_chain_in_byte(struct va_device *vad, struct va_queue *q,
+			    u16 head, u32 off)
+{
+	struct va_walk w;
+	struct va_seg s;
+	u32 at = 0;
+
+	if (va_walk_start(&w, vad, q, head))
+		return NULL;
+	while (va_walk_next(&w, &s) > 0) {
+		if (!s.write)
+			continue;
+		if (off < at + s.len)
+			return s.ptr + (off - at);
+		at += s.len;
+	}
+	return NULL;
+}
+
+/*
+ * Complete the chain at @head with an error the driver understands: for a
+ * block device, VIRTIO_BLK_S_IOERR in its status byte (the last writable
+ * one); for the others, nothing written.
+ */
+static void va_fail_chain(struct va_device *vad, struct va_queue *q,
+			  u16 head, u32 in_len)
+{
+	struct virtio_device *vdev = &vad->vdev;
+	struct vring_used_elem *ue;
+	u32 written = 0;
+
+	if (vad->info.device_id == VIRTIO_ID_BLOCK && in_len) {
+		u8 *status = va_chain_in_byte(vad, q, head, in_len - 1);
+
+		if (status) {
+			*status = VIRTIO_BLK_S_IOERR;
+			written = in_len;
+		}
+	}
+	ue = &q->vr.used->ring[q->used_idx & (q->num - 1)];
+	WRITE_ONCE(ue->id, cpu_to_virtio32(vdev, head));
+	WRITE_ONCE(ue->len, cpu_to_virtio32(vdev, written));
+	q->used_idx++;
+}
+
+/* Fail every chain in flight or available on @q; whether to interrupt. */
+static bool va_fail_queue(struct va_device *vad, struct va_queue *q)
+{
+	u16 old = q->used_idx;
+	unsigned int head;
+
+	for (head = 0; head < q->num; head++) {
+		if (!q->chains[head].in_flight)
+			continue;
+		q->chains[head].in_flight = false;
+		va_fail_chain(vad, q, head, q->chains[head].in_len);
+	}
+	q->cur_active = false;
+	q->t_last_avail = q->last_avail;
+	while (va_q_more(vad, q)) {
+		u16 slot = q->t_last_avail & (q->num - 1);
+		struct va_chain tmp;
+		__virtio16 raw;
+		u16 id;
+
+		raw = READ_ONCE(q->vr.avail->ring[slot]);
+		id = virtio16_to_cpu(&vad->vdev, raw);
+		if (id >= q->num) {
+			va_vq_break(vad, "available ring entry out of range");
+			break;
+		}
+		q->t_last_avail++;
+		if (va_chain_scan(vad, q, id, &tmp))
+			tmp.in_len = 0;
+		va_fail_chain(vad, q, id, tmp.in_len);
+	}
+	q->last_avail = q->t_last_avail;
+	if (q->used_idx == old)
+		return false;
+	q->old_used = old;
+	return va_rx_publish(vad, q);
+}
+
+/*
+ * Fail what every queue holds and have irq_work interrupt the driver: the
+ * kick path may hold the driver's locks, so no callback runs from here.
+ */
+static void va_fail_locked(struct va_device *vad)
+{
+	unsigned int i;
+	u64 irq = 0;
+
+	lockdep_assert_held(&vad->lock);
+	for (i = 0; i < vad->nq; i++)
+		if (vad->queues[i].vq && va_fail_queue(vad, &vad->queues[i]))
+			irq |= BIT_ULL(i);
+	if (irq) {
+		vad->irq_pending |= irq;
+		schedule_work(&vad->irq_work);
+	}
+}
+
+static void va_irq_work(struct work_struct *work)
+{
+	struct va_device *vad = container_of(work, struct va_device, irq_work);
+	unsigned long flags;
+	unsigned int i;
+	u64 irq;
+
+	mutex_lock(&vad->rx_mutex);
+	spin_lock_irqsave(&vad->lock, flags);
+	irq = vad->irq_pending;
+	vad->irq_pending = 0;
+	spin_unlock_irqrestore(&vad->lock, flags);
+	for (i = 0; i < vad->nq; i++) {
+		if (!(irq & BIT_ULL(i)) || !vad->queues[i].vq)
+			continue;
+		local_bh_disable();
+		vring_interrupt(0, vad->queues[i].vq);
+		local_bh_enable();
+	}
+	mutex_unlock(&vad->rx_mutex);
+}
+
+/*
+ * The backend is gone, or stopped the device: from now on every request
+ * completes at once with an error, the outstanding ones first, and no
+ * control request is sent for the device.  Sleeps.
+ */
+void va_vq_fail_all(struct va_device *vad)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&vad->lock, flags);
+	if (!vad->lost)
+		dev_err(&vad->pdev->dev,
+			"backend domain %u lost: failing the device's requests\n",
+			vad->be->domid);
+	vad->lost = true;
+	va_fail_locked(vad);
+	spin_unlock_irqrestore(&vad->lock, flags);
+	flush_work(&vad->irq_work);
+}
+
 /* Send what the driver made available, until done or the ring is full. */
 static void va_tx(struct va_device *vad)
 {
@@ -471,9 +624,10 @@ static void va_tx(struct va_device *vad)
 		}
 		if (ret < 0) {
 			dev_err(&vad->pdev->dev,
-				"sending a request to backend domain %u port %#x failed: %d\n",
+				"sending a request to backend domain %u port %#x failed: %d; failing its requests\n",
 				vad->be->domid, vad->info.data_port, ret);
-			va_vq_break(vad, "backend unreachable");
+			vad->lost = true;
+			va_fail_locked(vad);
 			return;
 		}
 		va_tx_commit(vad);
@@ -490,7 +644,10 @@ bool va_vq_notify(struct virtqueue *vq)
 	bool ok;
 
 	spin_lock_irqsave(&vad->lock, flags);
-	va_tx(vad);
+	if (vad->lost)
+		va_fail_locked(vad);
+	else
+		va_tx(vad);
 	ok = !vad->broken;
 	spin_unlock_irqrestore(&vad->lock, flags);
 	return ok;
@@ -697,7 +854,7 @@ static enum argo_rx_action va_data_rx(struct argo_endpoint *ep,
 
 	mutex_lock(&vad->rx_mutex);
 	spin_lock_irqsave(&vad->lock, flags);
-	if (h.session != vad->session) {
+	if (h.session != vad->session || vad->lost) {
 		spin_unlock_irqrestore(&vad->lock, flags);
 		mutex_unlock(&vad->rx_mutex);
 		va_stat_inc(vad, VA_STAT_STALE);
@@ -747,6 +904,7 @@ const struct argo_endpoint_ops va_data_ops = {
 int va_vq_alloc(struct va_device *vad)
 {
 	vad->nq = vad->info.num_queues;
+	INIT_WORK(&vad->irq_work, va_irq_work);
 	vad->rec_cap = min_t(u32, vad->max_msg, VA_REC_CAP);
 	vad->recbuf = kzalloc(vad->rec_cap, GFP_KERNEL);
 	vad->started_cap = vad->rec_cap / sizeof(struct virtio_argo_chain);
