@@ -4,11 +4,13 @@
 # scripts/run-kunit.sh: run the KUnit suites and the userspace tests in the
 # debug UML kernel and report them with the kernel's KTAP parser.
 #
-#   run-kunit.sh [-b UML_BUILD] [-k KO_DIR] [-u USER_DIR] [-o OUT] [-t SECS]
+#   run-kunit.sh [-b UML_BUILD] [-k KO_DIR] [-s SRC_DIR] [-u USER_DIR] [-o OUT] [-t SECS]
 #
 # -b  UML build dir (default: `scripts/build-uml.sh debug`, built if needed)
 # -k  dir with argo.ko and tests/kunit/*_kunit.ko (default:
 #     `scripts/build-modules.sh uml`, built if needed)
+# -s  source tree whose tests/kunit/*_kunit.c must all have a module in
+#     KO_DIR (default: this repository); a missing one is a failure
 # -u  dir of userspace test programs *_test (default: tests/user of the
 #     repo; each prints one KTAP document on stdout; build them first)
 # -o  output dir (default: $VA_CACHE/logs/kunit-<timestamp>)
@@ -32,15 +34,17 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
-	sed -n '6,14s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+	sed -n '6,16s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
 	exit 2
 }
 
-build='' kodir='' userdir=$VA_ROOT/tests/user out='' timeout_s=900
-while getopts b:k:u:o:t:h opt; do
+build='' kodir='' srcdir=$VA_ROOT userdir=$VA_ROOT/tests/user out=''
+timeout_s=900
+while getopts b:k:s:u:o:t:h opt; do
 	case $opt in
 	b) build=$OPTARG ;;
 	k) kodir=$OPTARG ;;
+	s) srcdir=$OPTARG ;;
 	u) userdir=$OPTARG ;;
 	o) out=$OPTARG ;;
 	t) timeout_s=$OPTARG ;;
@@ -109,6 +113,14 @@ harness=$guest/harness.ktap
 	if [[ ! -f $guest/kunit-init.done ]]; then
 		steps+=("not ok %d kunit-init.sh completed")
 	fi
+	# Every suite in the source must have been built and run: a module
+	# missing from the build would otherwise pass by saying nothing.
+	for c in "$srcdir"/tests/kunit/*_kunit.c; do
+		[[ -f $c ]] || continue
+		mod=$(basename "$c" .c)
+		[[ -f $kodir/tests/kunit/$mod.ko ]] ||
+			steps+=("not ok %d $mod.ko was not built")
+	done
 	for ko in "$kodir"/tests/kunit/*_kunit.ko; do
 		[[ -f $ko ]] || continue
 		mod=$(basename "$ko" .ko)
