@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# tests/e2e/blk.sh: virtio-blk end to end over virtio_argo, in the debug
+# UML kernel with the loopback provider.
+#
+# The backend (tools/virtio-argo-backend) runs as virtual domain 0 and
+# serves two images from tmpfs, one read-only; virtio_argo.ko acts as
+# domain 1 and the UML kernel's own, unmodified virtio_blk binds to the
+# disks.  Inside (tests/e2e/guest/blk.sh, one KTAP case per behaviour):
+# the disks appear with the images' sizes; ext4 with files of many sizes
+# read back after drop_caches and after a remount, e2fsck -fn clean; fio
+# with crc32c verification (sequential and random, 512 B to 1 MiB, queue
+# depths 1 to 64); discard punches holes, write-zeroes reads back zeros;
+# the read-only disk refuses writes and reads its image; the transport's
+# counters agree; the transport unloads; the backend exits 0 on SIGTERM,
+# with nothing logged above info.
+#
+# All of it runs twice, in two boots: "default" (default ring sizes) and
+# "small" (16 KiB rings, the protocol's minimum, on both sides, so that
+# sends meet a full ring all the time; the transport's tx_eagain counter
+# must show it).  Each boot's console must be clean
+# (scripts/console-check.sh).
+#
+# Run by scripts/test.sh with VA_ROOT, VA_CACHE, VA_UML_DEBUG, VA_KODIR
+# and VA_OUT in the environment; alone, it builds what it needs:
+#
+#   bash tests/e2e/blk.sh            # results in a new temporary dir
+#
+# VA_FIO_SCALE multiplies the fio sizes (default 1).  Prints one KTAP
+# document; exits non-zero if a case failed.
+
+set -euo pipefail
+exec </dev/null
+
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+
+# The cases each boot reports, in order (guest/blk.sh).
+cases_common=(
+	backend_serves_two_disks
+	virtio_blk_binds_unmodified
+	ext4_files_read_back_after_drop_caches
+	e2fsck_clean_after_umount
+	ext4_files_read_back_after_remount
+	fio_write_512b_qd1_crc32c_verified
+	fio_randwrite_4k_qd8_crc32c_verified
+	fio_randrw_64k_qd64_crc32c_verified
+	fio_write_1m_qd8_crc32c_verified
+	fio_randwrite_1m_qd64_crc32c_verified
+	fio_randwrite_512b_to_1m_qd64_crc32c_verified
+	fio_4_jobs_randrw_512b_to_256k_qd16_crc32c_verified
+	discard_punches_holes_and_reads_zeros
+	write_zeroes_reads_zeros
+	readonly_disk_refuses_writes
+	readonly_disk_reads_its_image
+	counters_consistent
+)
+cases_end=(
+	transport_unloads
+	backend_sigterm_exits_0
+	backend_log_has_no_warnings
+)
+
+build=${VA_UML_DEBUG:-}
+kodir=${VA_KODIR:-}
+out=${VA_OUT:-}
+if [[ -z $build ]]; then
+	build=$("$VA_ROOT/scripts/build-uml.sh" debug | tail -n1)
+fi
+if [[ -z $kodir ]]; then
+	kodir=$("$VA_ROOT/scripts/build-modules.sh" uml | tail -n1)
+fi
+if [[ -z $out ]]; then
+	out=$(mktemp -d "${TMPDIR:-/tmp}/e2e-blk.XXXXXX")
+	va_note "results in $out"
+fi
+mkdir -p "$out"
+out=$(realpath "$out")
+
+# Copies of what the boots use, so that a rebuild meanwhile changes
+# nothing.
+snap=$out/snapshot
+rm -rf "$snap"
+mkdir -p "$snap"
+prep_ok=1
+prep_note=''
+if ! make -s -C "$VA_ROOT/tools" >"$out/tools-build.log" 2>&1; then
+	prep_ok=0 prep_note="make -C tools failed (see $out/tools-build.log)"
+elif ! cp "$VA_ROOT/tools/virtio-argo-backend/virtio-argo-backend" "$snap/"; then
+	prep_ok=0 prep_note="no backend binary"
+elif ! cp "$kodir/argo.ko" "$kodir/virtio_argo.ko" "$snap/" 2>/dev/null; then
+	prep_ok=0 prep_note="argo.ko or virtio_argo.ko missing in $kodir"
+fi
+
+# boot MODE: one UML boot; its results in $out/MODE.
+boot() {
+	local mode=$1 t0=$SECONDS rc=0
+	rm -rf "${out:?}/$mode"
+	mkdir -p "$out/$mode"
+	"$VA_ROOT/scripts/uml-run.sh" -t 600 -m 1G "$build" \
+		"$VA_ROOT/tests/e2e/guest/blk.sh" "$out/$mode" \
+		"va_blk_mode=$mode" "va_kodir=$snap" \
+		"va_backend=$snap/virtio-argo-backend" \
+		"va_fio_scale=${VA_FIO_SCALE:-1}" >"$out/$mode/uml-run.log" 2>&1 ||
+		rc=$?
+	echo "$rc" >"$out/$mode/uml-run.status"
+	echo "$((SECONDS - t0))" >"$out/$mode/seconds"
+}
+
+# subtest MODE CASE...: the KTAP subtest of one boot; every expected case
+# that did not report is a failure, and so is a console with reports.
+subtest() {
+	local mode=$1 dir=$out/$1 n=0 bad=0 c line status note
+	shift
+	local tsv=$dir/results.tsv
+	echo "    KTAP version 1"
+	echo "    # Subtest: blk_$mode"
+	echo "    1..$(($# + 1))"
+	echo "    # $mode: boot took $(cat "$dir/seconds" 2>/dev/null || echo '?') s, uml-run.sh exit $(cat "$dir/uml-run.status" 2>/dev/null || echo '?')"
+	for c in "$@"; do
+		n=$((n + 1))
+		line=$(awk -F'\t' -v c="$c" '$2 == c { print; exit }' "$tsv" 2>/dev/null || true)
+		if [[ -z $line ]]; then
+			echo "    # $c: no result (log $dir/console.log)"
+			echo "    not ok $n $c"
+			bad=1
+			continue
+		fi
+		IFS=$'\t' read -r status _ note <<<"$line"
+		echo "    # $c: ${note//#/_}"
+		if [[ $status == ok ]]; then
+			echo "    ok $n $c"
+		else
+			[[ -f $dir/cases/$c.log ]] &&
+				tail -n 15 "$dir/cases/$c.log" | tr -d '#' | sed 's/^/    # | /'
+			echo "    not ok $n $c"
+			bad=1
+		fi
+	done
+	n=$((n + 1))
+	if [[ -f $dir/console.log ]] &&
+		"$VA_ROOT/scripts/console-check.sh" "$dir/console.log" console \
+			>"$dir/console.ktap"; then
+		echo "    ok $n console_clean"
+	else
+		grep '# report:' "$dir/console.ktap" 2>/dev/null | head -n 10 |
+			sed 's/^ */    /' || true
+		echo "    not ok $n console_clean"
+		bad=1
+	fi
+	return "$bad"
+}
+
+echo "KTAP version 1"
+echo "1..2"
+rc=0
+i=0
+for mode in default small; do
+	i=$((i + 1))
+	cases=("${cases_common[@]}")
+	[[ $mode == small ]] && cases+=(small_ring_sends_wait_for_space)
+	cases+=("${cases_end[@]}")
+	if [[ $prep_ok -eq 1 ]]; then
+		va_note "booting UML: $mode rings"
+		boot "$mode"
+	else
+		mkdir -p "$out/$mode"
+		echo "# $prep_note"
+	fi
+	if subtest "$mode" "${cases[@]}"; then
+		echo "ok $i blk_$mode"
+	else
+		echo "not ok $i blk_$mode"
+		rc=1
+	fi
+done
+exit "$rc"

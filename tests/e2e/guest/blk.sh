@@ -1,0 +1,487 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# tests/e2e/guest/blk.sh: the inside of tests/e2e/blk.sh, run as the init
+# script of one UML boot (scripts/uml-run.sh).  Not meant to be run alone,
+# and never on the host: it mounts file systems and loads modules.  (It
+# lives in guest/ so that scripts/test.sh, which runs tests/e2e/*.sh, does
+# not take it for a test.)
+#
+# Two virtual domains of the loopback provider in one kernel: the backend
+# (tools/virtio-argo-backend) serves two disk images from tmpfs as domain
+# 0, virtio_argo.ko acts as domain 1 and the kernel's own virtio_blk binds
+# to the devices it registers.  Then the disks are used as a guest would
+# use them: ext4, fio with verification, discard, write-zeroes, a
+# read-only disk, and the transport's counters, unloading and the
+# backend's SIGTERM.
+#
+# Environment (kernel parameters from blk.sh):
+#   va_blk_mode   "default" (default ring sizes) or "small" (the smallest
+#                 rings the protocol allows on both sides, 16 KiB, so that
+#                 sends meet a full ring all the time)
+#   va_kodir      argo.ko and virtio_argo.ko, built for this kernel
+#   va_backend    the virtio-argo-backend binary
+#   va_fio_scale  multiplier for the fio sizes (default 1)
+#
+# Results: $va_result/results.tsv, one line per case: "ok" or "not ok", a
+# tab, the case name, a tab, a note; each case's output in
+# $va_result/cases/NAME.log, the backend's log in $va_result/backend.log.
+# blk.sh turns them into KTAP and adds the cases that never reported.
+
+# The cases are functions called through t_case.
+# shellcheck disable=SC2317
+
+if ! grep -qw 'va_blk_mode=[a-z]*' /proc/cmdline 2>/dev/null; then
+	echo "${0##*/}: the init script of tests/e2e/blk.sh inside UML" >&2
+	exit 2
+fi
+
+# shellcheck source=scripts/uml/init-common.sh
+. "${va_root:?}/scripts/uml/init-common.sh"
+set -uo pipefail
+
+mode=${va_blk_mode:?}
+kodir=${va_kodir:?}
+backend=${va_backend:?}
+scale=${va_fio_scale:-1}
+res=$va_result/results.tsv
+cases=$va_result/cases
+work=/run/e2e
+mkdir -p "$cases" "$work"
+cd "$work" || exit 1	# fio keeps its verify state in the current directory
+: >"$res"
+
+ring_opt='' data_ring_param=''
+if [[ $mode == small ]]; then
+	ring_opt=,ring-size=16384
+	data_ring_param=data_ring=16384
+fi
+
+rw_img=$work/rw.img
+ro_img=$work/ro.img
+rw_size=$((512 << 20))
+ro_size=$((4 << 20))
+rw_dev='' ro_dev='' be_pid='' fatal=''
+
+note() {
+	echo "e2e-blk: $*"
+}
+
+# t_case NAME FUNC [ARGS]: run FUNC in a subshell with errexit, output to
+# cases/NAME.log; record the result.  After a fatal setup failure every
+# later case fails at once with its reason.
+t_case() {
+	local name=$1 log=$cases/$1.log t0=$SECONDS rc
+	shift
+	if [[ -n $fatal ]]; then
+		printf 'not ok\t%s\tnot run: %s\n' "$name" "$fatal" >>"$res"
+		return 1
+	fi
+	note "case $name"
+	(
+		set -e
+		"$@"
+	) >"$log" 2>&1
+	rc=$?
+	if [[ $rc -eq 0 ]]; then
+		printf 'ok\t%s\t%ss\n' "$name" "$((SECONDS - t0))" >>"$res"
+	else
+		printf 'not ok\t%s\texit %s after %ss; last line: %s\n' "$name" \
+			"$rc" "$((SECONDS - t0))" \
+			"$(tail -n 1 "$log" | tr '\t' ' ')" >>"$res"
+	fi
+	return "$rc"
+}
+
+fail() {
+	echo "FAIL: $*"
+	exit 1
+}
+
+# ------------------------------------------------------------ the setup
+
+# The two images, in tmpfs (so that hole punching can be seen), and the
+# read-only one's checksum.
+make_images() {
+	truncate -s "$rw_size" "$rw_img"
+	head -c "$ro_size" /dev/urandom >"$ro_img"
+	sha256sum <"$ro_img" | cut -d' ' -f1 >"$work/ro.sha"
+}
+
+# The backend as domain 0; started from the main shell (not a case's
+# subshell), so that backend_sigterm can wait for it.
+start_backend() {
+	insmod "$kodir/argo.ko" provider=loopback || return 1
+	"$backend" --domain 0 --log-level info \
+		--blk "frontend=1,file=$rw_img,serial=e2e-rw$ring_opt" \
+		--blk "frontend=1,file=$ro_img,serial=e2e-ro,readonly=on$ring_opt" \
+		2>"$va_result/backend.log" &
+	be_pid=$!
+}
+
+# Ready when it says it is serving.
+backend_serving() {
+	for _ in $(seq 100); do
+		grep -q 'info: serving 1 frontend' "$va_result/backend.log" && return 0
+		kill -0 "$be_pid" 2>/dev/null ||
+			fail "backend exited: $(cat "$va_result/backend.log")"
+		sleep 0.1
+	done
+	fail "backend not serving after 10 s"
+}
+
+# The disk whose serial is $1 (GET_ID through the transport).
+find_disk() {
+	local s
+	for s in /sys/block/vd*/serial; do
+		[[ -f $s && $(cat "$s") == "$1" ]] && basename "${s%/serial}"
+	done
+	return 0
+}
+
+# virtio_argo.ko as domain 1 finds the backend's two devices and registers
+# them; the stock virtio_blk binds to both: the disks appear with the
+# images' sizes and serials.
+transport_and_blk() {
+	local d n
+	# shellcheck disable=SC2086 # empty or one parameter
+	insmod "$kodir/virtio_argo.ko" domain=1 backend=0 $data_ring_param
+	n=0
+	for d in /sys/bus/platform/devices/virtio-argo.*; do
+		[[ $(cat "$d/backend_domain") == 0 ]] || fail "$d: backend_domain"
+		n=$((n + 1))
+	done
+	[[ $n -eq 2 ]] || fail "$n virtio-argo devices, expected 2"
+	va_modprobe virtio_blk
+	for _ in $(seq 100); do
+		rw_dev=$(find_disk e2e-rw) ro_dev=$(find_disk e2e-ro)
+		[[ -n $rw_dev && -n $ro_dev && -b /dev/$rw_dev && -b /dev/$ro_dev ]] &&
+			break
+		sleep 0.1
+	done
+	[[ -n $rw_dev && -n $ro_dev ]] || fail "disks did not appear: $(ls /sys/block)"
+	for d in /sys/bus/virtio/devices/*; do
+		[[ $(basename "$(readlink "$d/driver")") == virtio_blk ]] ||
+			fail "$d: not bound to virtio_blk"
+	done
+	echo "rw disk /dev/$rw_dev, read-only disk /dev/$ro_dev"
+	echo "$rw_dev $ro_dev" >"$work/disks"
+	dmesg | grep -E 'virtio[-_]argo|virtio_blk|vd[a-z]' || true
+	[[ $(cat "/sys/block/$rw_dev/size") -eq $((rw_size / 512)) ]] ||
+		fail "rw size $(cat "/sys/block/$rw_dev/size") sectors"
+	[[ $(cat "/sys/block/$ro_dev/size") -eq $((ro_size / 512)) ]] ||
+		fail "ro size $(cat "/sys/block/$ro_dev/size") sectors"
+	[[ $(cat "/sys/block/$rw_dev/ro") == 0 ]] || fail "rw disk is read-only"
+	[[ $(cat "/sys/block/$ro_dev/ro") == 1 ]] || fail "ro disk is writable"
+	# FLUSH offered: the block layer has a volatile write cache.
+	[[ $(cat "/sys/block/$rw_dev/queue/write_cache") == "write back" ]] ||
+		fail "no flush: $(cat "/sys/block/$rw_dev/queue/write_cache")"
+}
+
+# ------------------------------------------------------------ ext4
+
+sizes=(0 1 511 512 4095 4096 65537 $(((1 << 20) + 3)) $((8 << 20)))
+mnt=$work/mnt
+
+ext4_write_drop_read() {
+	local s
+	mkfs.ext4 -q -F "/dev/$rw_dev"
+	mkdir -p "$mnt"
+	mount -n -t ext4 "/dev/$rw_dev" "$mnt"
+	mkdir "$mnt/d"
+	for s in "${sizes[@]}"; do
+		head -c "$s" /dev/urandom >"$mnt/d/f$s"
+	done
+	(cd "$mnt/d" && sha256sum f*) >"$work/files.sha"
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	# Every byte now comes from the backend again.
+	(cd "$mnt/d" && sha256sum -c --strict "$work/files.sha")
+	for s in "${sizes[@]}"; do
+		[[ $(stat -c %s "$mnt/d/f$s") -eq $s ]] || fail "f$s: size"
+	done
+	cat "$work/files.sha"
+}
+
+ext4_umount_fsck() {
+	umount -n "$mnt"
+	e2fsck -fn "/dev/$rw_dev"
+}
+
+ext4_remount_read() {
+	mount -n -t ext4 -o ro "/dev/$rw_dev" "$mnt"
+	(cd "$mnt/d" && sha256sum -c --strict "$work/files.sha")
+	umount -n "$mnt"
+}
+
+# ------------------------------------------------------------ fio
+
+# fio_verify NAME [FIO OPTIONS]: write with crc32c verification headers,
+# read everything back and verify, on the raw rw disk; fails on fio's exit
+# status, on any job error and if nothing was written or read back.
+fio_verify() {
+	local name=$1 json=$cases/$1.json rc=0
+	shift
+	fio --name="$name" --filename="/dev/$rw_dev" --ioengine=libaio \
+		--direct=1 --verify=crc32c --do_verify=1 --verify_fatal=1 \
+		--output-format=json --output="$json" "$@" || rc=$?
+	if [[ $rc -ne 0 ]]; then
+		cat "$json"
+		fail "fio exit status $rc"
+	fi
+	python3 - "$json" <<'EOF'
+import json, sys
+# fio may print warnings before the JSON (with numjobs: "multiple writers
+# may overwrite blocks", which offset_increment makes untrue here).
+t = open(sys.argv[1]).read()
+d = json.loads(t[t.index("{"):])
+bad = 0
+want = int(d["jobs"][0]["job options"].get("numjobs", "1"))
+if len(d["jobs"]) != want:
+    print("%d jobs reported, %d expected" % (len(d["jobs"]), want))
+    bad = 1
+for j in d["jobs"]:
+    w, r = j["write"], j["read"]
+    print("%s: error %d, written %d bytes (%d ios, clat mean %.0f us), "
+          "read %d bytes (%d ios)" % (j["jobname"], j["error"],
+          w["io_bytes"], w["total_ios"], w["clat_ns"]["mean"] / 1000,
+          r["io_bytes"], r["total_ios"]))
+    if j["error"] != 0 or w["io_bytes"] == 0 or r["io_bytes"] == 0:
+        bad = 1
+    # Everything written is read back for verification.
+    if j["job options"].get("rw") in ("write", "randwrite") and \
+            r["io_bytes"] < w["io_bytes"]:
+        print("read back less than written")
+        bad = 1
+sys.exit(bad)
+EOF
+}
+
+mib() {
+	echo "$(($1 * scale))M"
+}
+
+# Each job has a region of the 512 MiB disk of its own, so that none can
+# pass by reading what an earlier one wrote (fio's seeds repeat).
+fio_seq_512() {
+	fio_verify seq512 --rw=write --bs=512 --iodepth=1 \
+		--offset=0 --size="$(mib 2)"
+}
+
+fio_rand_4k() {
+	fio_verify rand4k --rw=randwrite --bs=4k --iodepth=8 \
+		--offset=8M --size="$(mib 16)"
+}
+
+fio_randrw_64k() {
+	fio_verify randrw64k --rw=randrw --rwmixread=30 --bs=64k \
+		--iodepth=64 --offset=24M --size="$(mib 32)"
+}
+
+fio_seq_1m() {
+	fio_verify seq1m --rw=write --bs=1m --iodepth=8 \
+		--offset=56M --size="$(mib 64)"
+}
+
+fio_rand_1m() {
+	fio_verify rand1m --rw=randwrite --bs=1m --iodepth=64 \
+		--offset=120M --size="$(mib 64)"
+}
+
+fio_rand_mixed() {
+	fio_verify randmixed --rw=randwrite --bsrange=512-1m \
+		--iodepth=64 --offset=184M --size="$(mib 32)"
+}
+
+# Four submitters at once on the one virtqueue, each in its own 8 MiB.
+fio_parallel() {
+	fio_verify parallel --rw=randrw --rwmixread=30 --bsrange=512-256k \
+		--iodepth=16 --numjobs=4 --offset=216M --offset_increment=8M \
+		--size="$(mib 8)"
+}
+
+# ------------------------------------------------------------ discard
+
+# Random data on 8 MiB of the rw disk, then the operation: the image's
+# allocated blocks shrink by at least that much (the backend punched
+# holes) and the range reads back as zeros.
+punch_check() { # blkdiscard options
+	local off=$((480 << 20)) len=$((8 << 20)) before after
+	dd if=/dev/urandom of="/dev/$rw_dev" bs=1M seek=480 count=8 \
+		oflag=direct conv=notrunc status=none
+	before=$(stat -c %b "$rw_img")
+	blkdiscard "$@" -o "$off" -l "$len" "/dev/$rw_dev"
+	after=$(stat -c %b "$rw_img")
+	echo "image blocks (512 B): $before before, $after after"
+	dd if="/dev/$rw_dev" bs=1M skip=480 count=8 iflag=direct status=none |
+		cmp -n "$len" - /dev/zero || fail "range does not read as zeros"
+	if [[ ${1:-} != -z ]]; then
+		[[ $((before - after)) -ge $((len / 512)) ]] ||
+			fail "only $((before - after)) blocks freed"
+	fi
+}
+
+discard_punches() {
+	grep -qx '[1-9][0-9]*' "/sys/block/$rw_dev/queue/discard_max_bytes" ||
+		fail "discard not offered"
+	punch_check
+}
+
+write_zeroes_zeros() {
+	grep -qx '[1-9][0-9]*' "/sys/block/$rw_dev/queue/write_zeroes_max_bytes" ||
+		fail "write-zeroes not offered"
+	punch_check -z
+}
+
+# ------------------------------------------------------------ read-only
+
+ro_write_fails() {
+	local err
+	if err=$(dd if=/dev/zero of="/dev/$ro_dev" bs=4096 count=1 \
+		oflag=direct conv=notrunc 2>&1); then
+		fail "write to the read-only disk succeeded"
+	fi
+	echo "dd: $err"
+	[[ $err == *'Operation not permitted'* || $err == *'Input/output error'* ]] ||
+		fail "unexpected error"
+	if err=$(blkdiscard "/dev/$ro_dev" 2>&1); then
+		fail "discard on the read-only disk succeeded"
+	fi
+	echo "blkdiscard: $err"
+	[[ $(sha256sum <"$ro_img" | cut -d' ' -f1) == $(cat "$work/ro.sha") ]] ||
+		fail "read-only image changed"
+}
+
+ro_reads() {
+	[[ $(dd if="/dev/$ro_dev" bs=64k iflag=direct status=none |
+		sha256sum | cut -d' ' -f1) == $(cat "$work/ro.sha") ]] ||
+		fail "read-only disk does not read back its image"
+}
+
+# ------------------------------------------------------------ counters
+
+stat_of() { # DEV COUNTER
+	cat "/sys/bus/platform/devices/$1/stats/$2"
+}
+
+rw_platform_dev() {
+	local d
+	d=$(readlink -f "/sys/block/$rw_dev/device")	# .../virtio-argo.N/virtioM
+	basename "$(dirname "$d")"
+}
+
+show_counters() {
+	local d c
+	for d in /sys/bus/platform/devices/virtio-argo.*; do
+		for c in "$d"/stats/*; do
+			printf '%s %s %s\n' "${d##*/}" "${c##*/}" "$(cat "$c")"
+		done
+	done
+}
+
+# Every chain sent came back exactly once, nothing was dropped as
+# malformed or stale, and bytes moved both ways.
+counters_consistent() {
+	local d
+	show_counters | tee "$va_result/counters.txt"
+	for d in /sys/bus/platform/devices/virtio-argo.*; do
+		d=${d##*/}
+		[[ $(stat_of "$d" tx_chains) -gt 0 ]] || fail "$d: no chains"
+		[[ $(stat_of "$d" tx_chains) -eq $(stat_of "$d" rx_chains) ]] ||
+			fail "$d: chains sent != completed"
+		[[ $(stat_of "$d" malformed) -eq 0 ]] || fail "$d: malformed"
+		[[ $(stat_of "$d" stale) -eq 0 ]] || fail "$d: stale"
+		[[ $(stat_of "$d" rx_bytes) -gt 0 ]] || fail "$d: no bytes in"
+	done
+	d=$(rw_platform_dev)
+	[[ $(stat_of "$d" tx_bytes) -gt $((64 << 20)) ]] ||
+		fail "$d: fewer bytes out than fio wrote"
+}
+
+small_ring_waits() {
+	local d
+	d=$(rw_platform_dev)
+	echo "$d: tx_eagain $(stat_of "$d" tx_eagain), tx_msgs $(stat_of "$d" tx_msgs), tx_chains $(stat_of "$d" tx_chains), rx_msgs $(stat_of "$d" rx_msgs), rx_chains $(stat_of "$d" rx_chains)"
+	[[ $(stat_of "$d" tx_eagain) -gt 0 ]] || fail "never met a full ring"
+	# With 16 KiB rings a 1 MiB write needs many messages, and so does
+	# a 1 MiB read's completion (with large rings, several chains share
+	# a message instead).
+	[[ $(stat_of "$d" tx_msgs) -gt $(stat_of "$d" tx_chains) ]] ||
+		fail "chains were not split"
+	[[ $(stat_of "$d" rx_msgs) -gt $(stat_of "$d" rx_chains) ]] ||
+		fail "completions were not split"
+}
+
+# ------------------------------------------------------------ the end
+
+transport_unloads() {
+	rmmod virtio_argo
+	[[ ! -e /dev/$rw_dev && ! -e /sys/block/$rw_dev ]] || fail "disk still there"
+	dmesg | tail -n 20
+}
+
+# In the main shell: the backend is its child.  SIGTERM with the frontend
+# gone; it must flush and exit 0 within a few seconds.
+backend_sigterm() {
+	local rc=0 t0=$SECONDS
+	if [[ -z $be_pid ]]; then
+		printf 'not ok\tbackend_sigterm_exits_0\tno backend\n' >>"$res"
+		return
+	fi
+	kill -TERM "$be_pid"
+	timeout 10 tail --pid="$be_pid" -f /dev/null || true
+	if kill -0 "$be_pid" 2>/dev/null; then
+		kill -KILL "$be_pid"
+		printf 'not ok\tbackend_sigterm_exits_0\tstill running 10 s after SIGTERM\n' >>"$res"
+		wait "$be_pid"
+		return
+	fi
+	wait "$be_pid" || rc=$?
+	if [[ $rc -eq 0 ]]; then
+		printf 'ok\tbackend_sigterm_exits_0\t%ss\n' "$((SECONDS - t0))" >>"$res"
+	else
+		printf 'not ok\tbackend_sigterm_exits_0\texit status %s\n' "$rc" >>"$res"
+	fi
+}
+
+backend_log_clean() {
+	cat "$va_result/backend.log"
+	! grep -E ': (warn|error): ' "$va_result/backend.log"
+}
+
+# ------------------------------------------------------------ run
+
+note "mode $mode"
+make_images && start_backend || fatal="the backend did not start"
+t_case backend_serves_two_disks backend_serving ||
+	fatal="the backend did not start"
+t_case virtio_blk_binds_unmodified transport_and_blk ||
+	fatal="the disks did not appear"
+read -r rw_dev ro_dev <"$work/disks" 2>/dev/null
+# The rest of the cases run in subshells: they read these.
+export rw_dev ro_dev
+
+t_case ext4_files_read_back_after_drop_caches ext4_write_drop_read
+t_case e2fsck_clean_after_umount ext4_umount_fsck
+t_case ext4_files_read_back_after_remount ext4_remount_read
+t_case fio_write_512b_qd1_crc32c_verified fio_seq_512
+t_case fio_randwrite_4k_qd8_crc32c_verified fio_rand_4k
+t_case fio_randrw_64k_qd64_crc32c_verified fio_randrw_64k
+t_case fio_write_1m_qd8_crc32c_verified fio_seq_1m
+t_case fio_randwrite_1m_qd64_crc32c_verified fio_rand_1m
+t_case fio_randwrite_512b_to_1m_qd64_crc32c_verified fio_rand_mixed
+t_case fio_4_jobs_randrw_512b_to_256k_qd16_crc32c_verified fio_parallel
+t_case discard_punches_holes_and_reads_zeros discard_punches
+t_case write_zeroes_reads_zeros write_zeroes_zeros
+t_case readonly_disk_refuses_writes ro_write_fails
+t_case readonly_disk_reads_its_image ro_reads
+t_case counters_consistent counters_consistent
+if [[ $mode == small ]]; then
+	t_case small_ring_sends_wait_for_space small_ring_waits
+fi
+t_case transport_unloads transport_unloads
+backend_sigterm
+t_case backend_log_has_no_warnings backend_log_clean
+rmmod argo || note "rmmod argo failed"
+note "done"
+exit 0
