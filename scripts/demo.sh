@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# scripts/demo.sh: show two domains talking over Argo, on any Linux machine.
+# scripts/demo.sh: show an unmodified virtio_blk driver using a disk served
+# by another domain over Argo, with no memory shared, on any Linux machine.
 #
 #   demo.sh [-b UML_BUILD] [-k KO_DIR]
 #
-# Builds what it needs (scripts/deps.sh, the UML kernel, argo.ko, the argo
-# tool), boots User-Mode Linux with the host's root file system, loads
-# argo.ko with the loopback provider (a software hypervisor with virtual
-# domains 0..7) and, inside, runs the argo tool: `argo info`, an echo
-# server (`argo pong`) in domain 2, `argo ping` from domain 1 with a few
-# round trips, and one text message from domain 1 to a listener in
-# domain 3.  Then it powers the UML kernel off and prints the transcript.
+# Builds what it needs (scripts/deps.sh, the UML kernel, argo.ko and
+# virtio_argo.ko, the argo tool and virtio-argo-backend), boots User-Mode
+# Linux with the host's root file system and, inside, with argo.ko's
+# loopback provider (a software hypervisor with virtual domains 0..7):
+# checks the Argo channel with `argo ping`, starts virtio-argo-backend as
+# domain 0 with a 64 MiB disk image, loads virtio_argo.ko as domain 1,
+# lets the kernel's own virtio_blk bind to the disk it finds, makes an
+# ext4 file system on it, writes a file, reads it back after a remount
+# (checksums printed), prints the transport's counters, unloads, stops the
+# backend with SIGTERM, powers off and prints the transcript.
 #
 # -b  UML build dir (default: `scripts/build-uml.sh debug`, built if needed;
-#     argo.ko must have been built against it)
-# -k  dir with argo.ko (default: `scripts/build-modules.sh uml`)
+#     the modules must have been built against it)
+# -k  dir with argo.ko and virtio_argo.ko (default:
+#     `scripts/build-modules.sh uml`)
 #
 # The modules of scripts/build-modules.sh uml are built against the debug
 # UML kernel, so that is the kernel the demo boots by default (a module
@@ -35,11 +40,15 @@ demo_guest() {
 	. "${va_root:?}/scripts/uml/init-common.sh"
 	set +e
 	local out=${va_result:?}/transcript
-	local pong_pid listen_pid rc=0 a shown
+	local work=/run/demo pong_pid be_pid be_log be_seen a shown i sum1 sum2
+	local rc=0
 
 	exec >"$out" 2>&1
-	# The tool by its name; not a shell function, so that $! is its pid.
-	PATH=$va_root/tools/argo:$PATH
+	# The tools by their names; not shell functions, so that $! is theirs.
+	PATH=$va_root/tools/argo:$va_root/tools/virtio-argo-backend:$PATH
+	mkdir -p "$work/mnt"
+	cd "$work" || return 0
+	be_log=$work/backend.log
 	say() { printf '\n$ %s\n' "$*"; }
 	step() { # run a command, showing it; remember a failure
 		shown=
@@ -50,43 +59,124 @@ demo_guest() {
 		say "$shown"
 		"$@" || { echo "(exit status $?)"; rc=1; }
 	}
+	# The kernel's lines matching $1 since the last call.
+	dmesg_new() {
+		dmesg | tail -n "+$((dmesg_seen + 1))" | grep -E "$1" |
+			sed 's/^/    /'
+		dmesg_seen=$(dmesg | wc -l)
+	}
+	local dmesg_seen=0
+	give_up() {
+		echo "($*: the demo stops here)"
+		[[ -n ${be_pid:-} ]] && kill -TERM "$be_pid" 2>/dev/null
+		echo 1 >"$va_result/demo.status"
+	}
 
+	echo "# Two virtual domains on argo.ko's loopback provider:"
+	echo "# domain 0 runs the backend, domain 1 the guest's virtio drivers."
 	say "insmod argo.ko provider=loopback"
 	if ! insmod "${va_kodir:?}/argo.ko" provider=loopback; then
-		echo "cannot load argo.ko"
-		echo 1 >"$va_result/demo.status"
+		give_up "cannot load argo.ko"
 		return 0
 	fi
-	dmesg | grep 'argo:' | sed 's/^/    /'
-	step ls -l /dev/argo
-	step argo info
-	step argo info --domain 2
+	dmesg_new 'argo:'
 
-	say "argo pong --domain 2 --port 7 --partner 1 &"
+	echo
+	echo "# The Argo channel: an echo server in domain 2, pings from domain 1."
 	argo pong --domain 2 --port 7 --partner 1 -q &
 	pong_pid=$!
 	sleep 0.3
-	step argo ping --domain 1 --to 2:7 -c 5 -i 0.2
-	step argo ping --domain 1 --to 2:7 -c 3 -i 0.2 --size 4000
+	step argo ping --domain 1 --to 2:7 -c 3 -i 0.1
 	kill -INT "$pong_pid"
 	wait "$pong_pid"
 
-	say "argo listen --domain 3 --port 9 --partner 1 -c 2 &"
-	argo listen --domain 3 --port 9 --partner 1 -c 2 &
-	listen_pid=$!
-	sleep 0.3
-	step argo send --domain 1 --to 3:9 --type 1 "hello from domain 1"
-	say "printf 'two\\nlines\\n' | argo send --domain 1 --to 3:9 -"
-	printf 'two\nlines\n' | argo send --domain 1 --to 3:9 - ||
-		{ echo "(exit status $?)"; rc=1; }
-	wait "$listen_pid" || rc=1
+	echo
+	echo "# The backend, as domain 0, serves a 64 MiB image to domain 1."
+	step truncate -s 64M disk.img
+	say "virtio-argo-backend --domain 0 --blk frontend=1,file=disk.img,serial=demo-disk &"
+	virtio-argo-backend --domain 0 \
+		--blk frontend=1,file=disk.img,serial=demo-disk 2>"$be_log" &
+	be_pid=$!
+	for i in $(seq 50); do
+		grep -q 'serving' "$be_log" && break
+		sleep 0.1
+	done
+	sed 's/^/    /' "$be_log"
+	be_seen=$(wc -l <"$be_log")
+	if ! grep -q 'serving' "$be_log"; then
+		give_up "the backend did not start"
+		return 0
+	fi
 
-	say "argo ping --domain 1 --to 2:7 -c 1 -W 0.5   # nobody answers now"
-	argo ping --domain 1 --to 2:7 -c 1 -W 0.5
-	echo "(exit status $?: no ring at 2:7 any more)"
+	echo
+	echo "# The transport, as domain 1, finds the device; virtio_blk binds."
+	say "insmod virtio_argo.ko domain=1 backend=0"
+	if ! insmod "$va_kodir/virtio_argo.ko" domain=1 backend=0; then
+		dmesg_new 'virtio'
+		give_up "cannot load virtio_argo.ko"
+		return 0
+	fi
+	dmesg_new 'virtio'
+	say "modprobe virtio_blk    # the kernel's own driver, unmodified"
+	va_modprobe virtio_blk || rc=1
+	for i in $(seq 50); do
+		[[ -b /dev/vda ]] && break
+		sleep 0.1
+	done
+	dmesg_new 'virtio|vd[a-z]'
+	if [[ ! -b /dev/vda ]]; then
+		give_up "no /dev/vda"
+		return 0
+	fi
+	step lsblk -o NAME,SIZE,RO,TYPE /dev/vda
+	say "cat /sys/block/vda/size /sys/block/vda/serial"
+	cat /sys/block/vda/size /sys/block/vda/serial
+	echo
 
-	say "rmmod argo"
-	rmmod argo || rc=1
+	echo
+	echo "# A file system on it, a file written, read back after a remount."
+	step mkfs.ext4 -q -L demo /dev/vda
+	step mount -n /dev/vda mnt
+	step dd if=/dev/urandom of=mnt/file bs=1M count=8 status=none
+	say "sha256sum mnt/file"
+	sum1=$(sha256sum mnt/file | cut -d' ' -f1)
+	echo "$sum1  mnt/file (written)"
+	step umount -n mnt
+	say "echo 3 > /proc/sys/vm/drop_caches"
+	echo 3 >/proc/sys/vm/drop_caches
+	step mount -n /dev/vda mnt
+	step df -h mnt
+	say "sha256sum mnt/file"
+	sum2=$(sha256sum mnt/file | cut -d' ' -f1)
+	echo "$sum2  mnt/file (read back from domain 0)"
+	if [[ -n $sum1 && $sum1 == "$sum2" ]]; then
+		echo "(checksums match)"
+	else
+		echo "(CHECKSUMS DIFFER)"
+		rc=1
+	fi
+	step umount -n mnt
+	step e2fsck -fn /dev/vda
+
+	echo
+	echo "# The transport's counters (sysfs):"
+	say "grep . /sys/bus/platform/devices/virtio-argo.0/stats/*"
+	(cd /sys/bus/platform/devices/virtio-argo.0/stats && grep . -- *) |
+		sed 's/:/ = /; s/^/    /' || rc=1
+
+	echo
+	echo "# Unload; the backend stops on SIGTERM."
+	step rmmod virtio_argo
+	dmesg_new 'virtio'
+	say "kill -TERM \$backend; wait"
+	kill -TERM "$be_pid"
+	wait "$be_pid"
+	i=$?
+	echo "(backend exit status $i)"
+	[[ $i -eq 0 ]] || rc=1
+	echo "(its log since it started serving:)"
+	tail -n "+$((be_seen + 1))" "$be_log" | sed 's/^/    /'
+	step rmmod argo
 	echo "$rc" >"$va_result/demo.status"
 	return 0
 }
@@ -101,7 +191,7 @@ fi
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
-	sed -n '6,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+	sed -n '6,23s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
 	exit 2
 }
 
@@ -122,11 +212,13 @@ if [[ -z $build ]]; then
 	build=$("$VA_ROOT/scripts/build-uml.sh" debug | tail -n1)
 fi
 if [[ -z $kodir ]]; then
-	va_note "building argo.ko"
+	va_note "building argo.ko and virtio_argo.ko"
 	kodir=$("$VA_ROOT/scripts/build-modules.sh" uml | tail -n1)
 fi
-[[ -f $kodir/argo.ko ]] || va_die "$kodir/argo.ko: not built"
-va_note "building the argo tool"
+for m in argo virtio_argo; do
+	[[ -f $kodir/$m.ko ]] || va_die "$kodir/$m.ko: not built"
+done
+va_note "building the argo tool and virtio-argo-backend"
 make -s -C "$VA_ROOT/tools" >&2
 
 result=$(mktemp -d "${TMPDIR:-/tmp}/argo-demo.XXXXXX")
@@ -135,7 +227,7 @@ rc=0
 	"$VA_ROOT/scripts/demo.sh" "$result" \
 	va_demo_guest=1 "va_kodir=$(realpath "$kodir")" || rc=1
 
-echo "=== Argo demo: two virtual domains on the loopback provider, in UML ==="
+echo "=== virtio-argo demo: virtio_blk on a disk served over Argo, in UML ==="
 if [[ -f $result/transcript ]]; then
 	cat "$result/transcript"
 else
