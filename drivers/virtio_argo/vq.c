@@ -806,6 +806,13 @@ static u64 va_rx_apply(struct va_device *vad, const struct argo_msg *msg,
 			q->old_used = q->used_idx;
 		touched |= BIT_ULL(c.queue);
 		ch->in_flight = false;
+		/*
+		 * A backend completes a chain it failed before all of it
+		 * arrived: its buffers go back to the driver, so not one
+		 * more byte of it may be read for the records left.
+		 */
+		if (q->cur_active && q->cur_head == c.id)
+			q->cur_active = false;
 		ue = &q->vr.used->ring[q->used_idx & (q->num - 1)];
 		WRITE_ONCE(ue->id, cpu_to_virtio32(vdev, c.id));
 		WRITE_ONCE(ue->len, cpu_to_virtio32(vdev, c.written));
