@@ -996,6 +996,8 @@ void va_vq_reset(struct va_device *vad)
 	do {
 		vad->session = get_random_u32();
 	} while (!vad->session);
+	/* No callback after a reset, not even one failing chains before it. */
+	vad->irq_pending = 0;
 	for (i = 0; i < vad->nq; i++) {
 		struct va_queue *q = &vad->queues[i];
 
