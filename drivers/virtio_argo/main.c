@@ -138,7 +138,7 @@ static int va_request(struct va_backend *be, struct va_device *vad, u32 type,
 		      size_t *len)
 {
 	struct virtio_argo_hdr *hdr = req;
-	unsigned long deadline = jiffies + msecs_to_jiffies(timeout_ms);
+	unsigned long deadline;
 	struct kvec kv[2] = {
 		{ .iov_base = req, .iov_len = req_len },
 		{ .iov_base = (void *)extra, .iov_len = extra_len },
@@ -158,6 +158,8 @@ static int va_request(struct va_backend *be, struct va_device *vad, u32 type,
 		return -ENODEV;
 	init_completion(&r.comp);
 	mutex_lock(&be->req_mutex);
+	/* From now: waiting behind another request takes none of ours. */
+	deadline = jiffies + msecs_to_jiffies(timeout_ms);
 	if (!++be->next_tag)
 		be->next_tag = 1;
 	r.tag = be->next_tag;
