@@ -887,8 +887,10 @@ static void va_add_work(struct work_struct *work)
 
 	mutex_lock(&be->add_mutex);
 	for_each_set_bit(index, be->add_pending, VIRTIO_ARGO_MAX_DEVICES) {
+		if (be->stopping)
+			break;
 		clear_bit(index, be->add_pending);
-		if (be->stopping || READ_ONCE(be->devs[index]))
+		if (READ_ONCE(be->devs[index]))
 			continue;
 		va_dev_add(be, index);
 	}
@@ -1096,6 +1098,8 @@ static int __init va_init(void)
 	mutex_init(&be->add_mutex);
 	INIT_WORK(&be->add_work, va_add_work);
 	INIT_WORK(&be->remove_work, va_remove_work);
+	/* No event adds or removes a device before HELLO succeeded. */
+	be->stopping = true;
 
 	cfg.priv = be;
 	be->ctrl = argo_endpoint_open(&cfg);
@@ -1117,17 +1121,23 @@ static int __init va_init(void)
 
 	va_be = be;
 	mutex_lock(&be->add_mutex);
+	be->stopping = false;
 	for (i = 0; i < be->num_devices; i++) {
 		ret = va_dev_add(be, i);
 		if (ret)
 			pr_err("device %u of backend domain %u not added: %d\n",
 			       i, backend, ret);
 	}
+	/* Devices announced while HELLO was under way. */
+	schedule_work(&be->add_work);
 	mutex_unlock(&be->add_mutex);
 	return 0;
 
 close:
 	argo_endpoint_close(be->ctrl);
+	/* An event may have queued them; they find be->stopping set. */
+	cancel_work_sync(&be->add_work);
+	cancel_work_sync(&be->remove_work);
 free:
 	kfree(be->rxbuf);
 	kfree(be);
