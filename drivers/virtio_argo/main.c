@@ -512,6 +512,12 @@ static void va_set_status(struct virtio_device *vdev, u8 status)
 		now = (status & ~VIRTIO_CONFIG_S_FEATURES_OK) |
 		      VIRTIO_CONFIG_S_NEEDS_RESET;
 	}
+	/*
+	 * The device may clear bits (FEATURES_OK) and ask for a reset, never
+	 * set a bit the driver did not write (DRIVER_OK would trip the core's
+	 * WARN_ON in virtio_device_ready()).
+	 */
+	now &= status | VIRTIO_CONFIG_S_NEEDS_RESET;
 	WRITE_ONCE(vad->status, now);
 }
 
