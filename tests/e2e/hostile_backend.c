@@ -1,0 +1,1472 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tests/e2e/hostile_backend: a virtio-argo backend that lies, for
+ * tests/e2e/hostile.sh.
+ *
+ *   hostile_backend --stats DIR --results FILE --expect FILE [--frontend F]
+ *   hostile_backend --list
+ *
+ * Runs inside UML as virtual domain 0 of argo.ko's loopback provider and
+ * serves one fake virtio-rng device (id 4, one queue of 8, VERSION_1
+ * offered, 8 bytes of configuration space) to frontend F (default 1).  The
+ * control protocol is answered correctly, but every real reply is
+ * surrounded by decoys the frontend must not take: a reply of the same
+ * type with an unknown tag, one with the right tag and another type (both
+ * describing another device or status), and the real reply again.
+ *
+ * On the data path every chain the frontend sends is answered, in order,
+ * by one hostile "variant" (a list below: malformed completions on the
+ * data ring, garbage on the control ring) and then by a valid completion.
+ * Malformed messages carry poison bytes (DE AD BE EF ...), valid ones
+ * letters 'A'..'Z' only, so that the guest can prove that no poison ever
+ * reached the driver by reading /dev/hwrng.
+ *
+ * After each variant the program reads the transport's counters in DIR
+ * (/sys/devices/platform/virtio-argo.0/stats) until they show that the
+ * frontend has processed what was sent, and checks that the exact counters
+ * the protocol names moved (malformed, stale, chains completed, bytes),
+ * and nothing else.  One line per variant goes to the results file:
+ * "ok" or "not ok", a tab, the variant's name, a tab, a note.  The expect
+ * file always holds the totals the counters must show ("malformed N",
+ * "stale N", "chains N", "bytes N", "variants N/M").  Once every variant
+ * has run the program keeps serving valid completions until SIGTERM or
+ * SIGINT, then exits 0 (1 if it could not run every variant or a request
+ * of the frontend was malformed).
+ *
+ * --list prints the variant names, one a line, and exits.
+ *
+ * Copyright (c) 2026 The virtio-argo authors
+ */
+#define _GNU_SOURCE
+#include <endian.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <argo/virtio_argo.h>
+#include "libargo.h"
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+#define UNUSED		__attribute__((unused))
+
+#define HB_DOMAIN	0
+#define HB_HANDLE	0x5eed0001U
+#define HB_QUEUE_MAX	8
+#define HB_CONFIG_LEN	8
+#define HB_CTRL_RING	(64 * 1024)
+#define HB_DATA_RING	(64 * 1024)
+#define HB_FEATURES	(UINT64_C(1) << 32)	/* VIRTIO_F_VERSION_1 */
+#define HB_WAIT_MS	5000		/* for the frontend to process */
+#define HB_BUF		(256 * 1024)
+#define HB_DECOY_TAG	0x1000U
+
+static const uint8_t poison[4] = { 0xde, 0xad, 0xbe, 0xef };
+
+/* Message sizes of the protocol. */
+#define DATA_HDR	sizeof(struct virtio_argo_data)
+#define COMP_REC	sizeof(struct virtio_argo_comp)
+
+/* The transport's per-device counters (Documentation/virtio-argo.rst). */
+struct counters {
+	long long rx_msgs, rx_chains, rx_bytes, malformed, stale;
+};
+
+/* What a variant expects the counters to do. */
+struct expect {
+	int msgs;		/* messages sent on the data ring */
+	int malformed;
+	int stale;
+	int chains;		/* chains it completed itself (validly) */
+	long long bytes;	/* device-written bytes it delivered */
+};
+
+/* The chain being answered. */
+struct chain {
+	uint16_t id;
+	uint32_t in_len;
+	uint32_t session;
+};
+
+static struct {
+	int ctrl_fd, data_fd;
+	uint16_t fe;
+	uint32_t fe_ctrl_port;
+	uint32_t fe_data_port;
+	bool attached;
+	uint16_t qsize;
+	uint8_t status;
+	uint8_t config[HB_CONFIG_LEN];
+	uint32_t config_gen;
+	bool in_flight[HB_QUEUE_MAX];
+	uint32_t in_len[HB_QUEUE_MAX];
+	/* chains received whole and not yet answered, in order */
+	uint16_t ready[HB_QUEUE_MAX];
+	unsigned int nready;
+	uint32_t session;
+
+	const char *stats;
+	FILE *results;
+	const char *expect_path;
+	unsigned int next_variant;
+	unsigned int variants_failed;
+	unsigned int bad_requests;
+	unsigned long long good_seq;
+	/* totals the transport's counters must show */
+	long long t_malformed, t_stale, t_chains, t_bytes;
+} hb;
+
+static uint8_t txbuf[HB_BUF];
+static uint8_t rxbuf[HB_BUF];
+
+static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void logf_(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("hostile_backend: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static void die(const char *what)
+{
+	logf_("%s: %s", what, strerror(errno));
+	exit(2);
+}
+
+static uint16_t le16(uint16_t v) { return htole16(v); }
+static uint32_t le32(uint32_t v) { return htole32(v); }
+static uint64_t le64(uint64_t v) { return htole64(v); }
+
+static void fill_poison(uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		p[i] = poison[i % 4];
+}
+
+/* Letters only, different for every valid completion. */
+static void fill_good(uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		p[i] = 'A' + (hb.good_seq + i) % 26;
+	hb.good_seq++;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static int read_counter(const char *name, long long *v)
+{
+	char path[512];
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "%s/%s", hb.stats, name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	ok = fscanf(f, "%lld", v) == 1;
+	fclose(f);
+	return ok ? 0 : -1;
+}
+
+static int read_counters(struct counters *c)
+{
+	if (read_counter("rx_msgs", &c->rx_msgs) ||
+	    read_counter("rx_chains", &c->rx_chains) ||
+	    read_counter("rx_bytes", &c->rx_bytes) ||
+	    read_counter("malformed", &c->malformed) ||
+	    read_counter("stale", &c->stale))
+		return -1;
+	return 0;
+}
+
+static void write_expect(void)
+{
+	FILE *f = fopen(hb.expect_path, "w");
+
+	if (!f)
+		die(hb.expect_path);
+	fprintf(f, "malformed %lld\nstale %lld\nchains %lld\nbytes %lld\n",
+		hb.t_malformed, hb.t_stale, hb.t_chains, hb.t_bytes);
+	fclose(f);
+}
+
+/* ------------------------------------------------------------------ */
+/* Sending                                                            */
+/* ------------------------------------------------------------------ */
+
+static int send_data(uint32_t type, const void *buf, size_t len)
+{
+	if (argo_send(hb.data_fd, hb.fe, hb.fe_data_port, type, buf, len) < 0) {
+		logf_("send to %u:%#x (type %#x, %zu bytes): %s", hb.fe,
+		      hb.fe_data_port, type, len, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int send_ctrl(uint32_t type, const void *buf, size_t len)
+{
+	if (argo_send(hb.ctrl_fd, hb.fe, hb.fe_ctrl_port, type, buf, len) < 0) {
+		logf_("send to %u:%#x (type %#x, %zu bytes): %s", hb.fe,
+		      hb.fe_ctrl_port, type, len, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A DATA_COMP under construction: records and the bytes they carry.  The
+ * header fields and the length can be overridden to make it malformed.
+ */
+struct cm {
+	uint32_t type;
+	uint32_t dev, tag;
+	int nrec;		/* header's nrec; -1: the records given */
+	long data_off;		/* header's data_off; -1: after the records */
+	unsigned int n;
+	struct virtio_argo_comp rec[8];
+	uint8_t data[HB_BUF - 4096];
+	size_t dlen;
+	long total;		/* payload length; -1: everything */
+};
+
+static void cm_init(struct cm *m, const struct chain *c)
+{
+	m->type = VIRTIO_ARGO_T_DATA_COMP;
+	m->dev = HB_HANDLE;
+	m->tag = c->session;
+	m->nrec = -1;
+	m->data_off = -1;
+	m->n = 0;
+	m->dlen = 0;
+	m->total = -1;
+}
+
+/* A record; its @len bytes follow in the data area, poison or good. */
+static void cm_rec(struct cm *m, uint16_t queue, uint16_t flags, uint16_t id,
+		   uint32_t written, uint32_t offset, uint32_t len,
+		   uint32_t carried, bool good)
+{
+	struct virtio_argo_comp *r = &m->rec[m->n++];
+
+	memset(r, 0, sizeof(*r));
+	r->queue = le16(queue);
+	r->flags = le16(flags);
+	r->id = le16(id);
+	r->written = le32(written);
+	r->offset = le32(offset);
+	r->len = le32(len);
+	if (good)
+		fill_good(m->data + m->dlen, carried);
+	else
+		fill_poison(m->data + m->dlen, carried);
+	m->dlen += carried;
+}
+
+/* The message's bytes in txbuf; returns its length. */
+static size_t cm_build(const struct cm *m)
+{
+	struct virtio_argo_data *h = (struct virtio_argo_data *)txbuf;
+	size_t recs = DATA_HDR + m->n * COMP_REC;
+	size_t len = recs + m->dlen;
+
+	memset(h, 0, DATA_HDR);
+	h->hdr.dev = le32(m->dev);
+	h->hdr.tag = le32(m->tag);
+	h->nrec = le16(m->nrec >= 0 ? (uint16_t)m->nrec : m->n);
+	h->data_off = le32(m->data_off >= 0 ? (uint32_t)m->data_off : recs);
+	memcpy(txbuf + DATA_HDR, m->rec, m->n * COMP_REC);
+	memcpy(txbuf + recs, m->data, m->dlen);
+	if (m->total >= 0)
+		len = m->total;
+	return len;
+}
+
+static int cm_send(const struct cm *m)
+{
+	return send_data(m->type, txbuf, cm_build(m));
+}
+
+/* The valid completion of @c, @w bytes; counted in the totals. */
+static int send_valid(const struct chain *c, uint32_t w, struct expect *e)
+{
+	static struct cm m;
+
+	cm_init(&m, c);
+	cm_rec(&m, 0, VIRTIO_ARGO_CHAIN_FIRST | VIRTIO_ARGO_CHAIN_LAST, c->id,
+	       w, 0, w, w, true);
+	e->msgs++;
+	e->chains++;
+	e->bytes += w;
+	return cm_send(&m);
+}
+
+/* ------------------------------------------------------------------ */
+/* The variants                                                       */
+/* ------------------------------------------------------------------ */
+
+static struct cm vm;	/* the message a variant builds */
+
+/* One malformed record of poison for chain @c, in a message of its own. */
+static int one_bad_rec(const struct chain *c, struct expect *e,
+		       uint16_t queue, uint16_t flags, uint16_t id,
+		       uint32_t written, uint32_t offset, uint32_t len,
+		       uint32_t carried)
+{
+	cm_init(&vm, c);
+	cm_rec(&vm, queue, flags, id, written, offset, len, carried, false);
+	e->msgs++;
+	e->malformed++;
+	return cm_send(&vm);
+}
+
+#define FL	(VIRTIO_ARGO_CHAIN_FIRST | VIRTIO_ARGO_CHAIN_LAST)
+
+/* In vm: a whole completion of @c, of poison; callers then spoil a field. */
+static void bad_whole(const struct chain *c)
+{
+	cm_init(&vm, c);
+	cm_rec(&vm, 0, FL, c->id, c->in_len, 0, c->in_len, c->in_len, false);
+}
+
+static int v_unknown_dev_handle(const struct chain *c, struct expect *e)
+{
+	bad_whole(c);
+	vm.dev = HB_HANDLE + 1;
+	e->msgs++;
+	e->malformed++;
+	if (cm_send(&vm))
+		return -1;
+	bad_whole(c);
+	vm.dev = 0;
+	e->msgs++;
+	e->malformed++;
+	return cm_send(&vm);
+}
+
+static int v_wrong_session_is_stale(const struct chain *c, struct expect *e)
+{
+	bad_whole(c);
+	vm.tag = c->session ^ 0x5a5a0000U;
+	if (!vm.tag)
+		vm.tag = 1;
+	e->msgs++;
+	e->stale++;
+	return cm_send(&vm);
+}
+
+static int v_session_zero(const struct chain *c, struct expect *e)
+{
+	bad_whole(c);
+	vm.tag = 0;
+	e->msgs++;
+	e->malformed++;
+	return cm_send(&vm);
+}
+
+static int v_unknown_queue(const struct chain *c, struct expect *e)
+{
+	return one_bad_rec(c, e, 1, FL, c->id, c->in_len, 0, c->in_len,
+			   c->in_len) ||
+	       one_bad_rec(c, e, 0xffff, FL, c->id, c->in_len, 0, c->in_len,
+			   c->in_len);
+}
+
+static int v_id_beyond_queue_size(const struct chain *c, struct expect *e)
+{
+	return one_bad_rec(c, e, 0, FL, hb.qsize, c->in_len, 0, c->in_len,
+			   c->in_len) ||
+	       one_bad_rec(c, e, 0, FL, 0xffff, c->in_len, 0, c->in_len,
+			   c->in_len);
+}
+
+static int v_id_not_in_flight(const struct chain *c, struct expect *e)
+{
+	uint16_t id = (c->id + 1) % hb.qsize;
+
+	return one_bad_rec(c, e, 0, FL, id, c->in_len, 0, c->in_len,
+			   c->in_len);
+}
+
+static int v_written_beyond_in_len(const struct chain *c, struct expect *e)
+{
+	uint32_t n = c->in_len + 8;
+
+	return one_bad_rec(c, e, 0, FL, c->id, n, 0, n, n) ||
+	       one_bad_rec(c, e, 0, FL, c->id, 0x1000000U, 0, 0x1000000U,
+			   c->in_len);
+}
+
+static int v_written_not_bytes_carried(const struct chain *c,
+				       struct expect *e)
+{
+	uint32_t n = c->in_len;
+
+	/* written above, below the record's end; written on a non-last one */
+	return one_bad_rec(c, e, 0, FL, c->id, n, 0, n - 8, n - 8) ||
+	       one_bad_rec(c, e, 0, FL, c->id, n - 8, 0, n, n) ||
+	       one_bad_rec(c, e, 0, VIRTIO_ARGO_CHAIN_FIRST, c->id, 8, 0, 8, 8);
+}
+
+static int v_first_record_not_at_0(const struct chain *c, struct expect *e)
+{
+	return one_bad_rec(c, e, 0, FL, c->id, c->in_len, 8, c->in_len - 8,
+			   c->in_len - 8);
+}
+
+static int v_continuation_without_first(const struct chain *c,
+					struct expect *e)
+{
+	return one_bad_rec(c, e, 0, VIRTIO_ARGO_CHAIN_LAST, c->id, c->in_len,
+			   0, c->in_len, c->in_len);
+}
+
+static int v_unknown_flags(const struct chain *c, struct expect *e)
+{
+	return one_bad_rec(c, e, 0, FL | 0x8000, c->id, c->in_len, 0,
+			   c->in_len, c->in_len);
+}
+
+/* Two records of the chain in one message: a gap, an overlap. */
+static int v_gap_or_overlap_in_ranges(const struct chain *c, struct expect *e)
+{
+	uint32_t h = c->in_len / 2;
+
+	cm_init(&vm, c);
+	cm_rec(&vm, 0, VIRTIO_ARGO_CHAIN_FIRST, c->id, 0, 0, h - 8, h - 8,
+	       false);
+	cm_rec(&vm, 0, VIRTIO_ARGO_CHAIN_LAST, c->id, c->in_len, h,
+	       c->in_len - h, c->in_len - h, false);
+	e->msgs++;
+	e->malformed++;
+	if (cm_send(&vm))
+		return -1;
+	cm_init(&vm, c);
+	cm_rec(&vm, 0, VIRTIO_ARGO_CHAIN_FIRST, c->id, 0, 0, h + 8, h + 8,
+	       false);
+	cm_rec(&vm, 0, VIRTIO_ARGO_CHAIN_LAST, c->id, c->in_len, h,
+	       c->in_len - h, c->in_len - h, false);
+	e->msgs++;
+	e->malformed++;
+	return cm_send(&vm);
+}
+
+/* The chain completed twice in one message. */
+static int v_duplicate_record_in_message(const struct chain *c,
+					 struct expect *e)
+{
+	cm_init(&vm, c);
+	cm_rec(&vm, 0, FL, c->id, c->in_len, 0, c->in_len, c->in_len, false);
+	cm_rec(&vm, 0, FL, c->id, c->in_len, 0, c->in_len, c->in_len, false);
+	e->msgs++;
+	e->malformed++;
+	return cm_send(&vm);
+}
+
+/*
+ * A complete, valid record of poison followed by a bad one: the whole
+ * message must be dropped, the valid record included.
+ */
+static int v_valid_record_then_bad_one(const struct chain *c,
+				       struct expect *e)
+{
+	cm_init(&vm, c);
+	cm_rec(&vm, 0, FL, c->id, c->in_len, 0, c->in_len, c->in_len, false);
+	cm_rec(&vm, 1, FL, 0, 8, 0, 8, 8, false);
+	e->msgs++;
+	e->malformed++;
+	return cm_send(&vm);
+}
+
+static int v_nrec_zero(const struct chain *c, struct expect *e)
+{
+	bad_whole(c);
+	vm.nrec = 0;
+	e->msgs++;
+	e->malformed++;
+	return cm_send(&vm);
+}
+
+static int v_nrec_beyond_records(const struct chain *c, struct expect *e)
+{
+	/* Two claimed, one present: the second is read from the data. */
+	bad_whole(c);
+	vm.nrec = 2;
+	e->msgs++;
+	e->malformed++;
+	if (cm_send(&vm))
+		return -1;
+	/* More than data_off leaves room for. */
+	bad_whole(c);
+	vm.nrec = 0xffff;
+	e->msgs++;
+	e->malformed++;
+	return cm_send(&vm);
+}
+
+static int v_data_off_bad(const struct chain *c, struct expect *e)
+{
+	static const long offs[] = {
+		DATA_HDR + COMP_REC + 4,	/* not 8-aligned */
+		DATA_HDR,			/* inside the records */
+		0x10000,			/* beyond the payload */
+		0xfffffff8,			/* far beyond */
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(offs); i++) {
+		bad_whole(c);
+		vm.data_off = offs[i];
+		e->msgs++;
+		e->malformed++;
+		if (cm_send(&vm))
+			return -1;
+	}
+	return 0;
+}
+
+static int v_record_len_past_payload(const struct chain *c, struct expect *e)
+{
+	/* Claims in_len bytes, carries half; then claims 4 GiB - 1. */
+	if (one_bad_rec(c, e, 0, FL, c->id, c->in_len, 0, c->in_len,
+			c->in_len / 2))
+		return -1;
+	return one_bad_rec(c, e, 0, FL, c->id, 0xffffffffU, 0, 0xffffffffU,
+			   c->in_len) ||
+	       one_bad_rec(c, e, 0, FL, c->id, 0xfffffff0U + 0x20, 0xfffffff0U,
+			   0x20, 0x20);
+}
+
+static int v_payload_longer_than_records(const struct chain *c,
+					 struct expect *e)
+{
+	bad_whole(c);
+	fill_poison(vm.data + vm.dlen, 8);
+	vm.dlen += 8;
+	e->msgs++;
+	e->malformed++;
+	return cm_send(&vm);
+}
+
+static int v_truncated_header(const struct chain *c, struct expect *e)
+{
+	static const long lens[] = { 0, 4, 8, 15 };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(lens); i++) {
+		bad_whole(c);
+		vm.total = lens[i];
+		e->msgs++;
+		e->malformed++;
+		if (cm_send(&vm))
+			return -1;
+	}
+	/* The header alone, and the header and the record without data. */
+	bad_whole(c);
+	vm.total = DATA_HDR;
+	e->msgs++;
+	e->malformed++;
+	if (cm_send(&vm))
+		return -1;
+	bad_whole(c);
+	vm.total = DATA_HDR + COMP_REC;
+	e->msgs++;
+	e->malformed++;
+	return cm_send(&vm);
+}
+
+/* The largest message the ring takes: header, then poison records. */
+static int v_oversized_message(const struct chain *c, struct expect *e)
+{
+	struct virtio_argo_data *h = (struct virtio_argo_data *)txbuf;
+	uint32_t max = 0;
+	size_t len, nrec;
+
+	if (argo_max_msg_size(hb.data_fd, hb.fe, hb.fe_data_port, &max) < 0)
+		return -1;
+	len = max < HB_BUF ? max : HB_BUF;
+	bad_whole(c);
+	cm_build(&vm);
+	fill_poison(txbuf + DATA_HDR + COMP_REC, len - DATA_HDR - COMP_REC);
+	e->msgs++;
+	e->malformed++;
+	if (send_data(VIRTIO_ARGO_T_DATA_COMP, txbuf, len))
+		return -1;
+	/* As many records as the message holds, all of them poison. */
+	nrec = (len - DATA_HDR) / COMP_REC;
+	if (nrec > 0xffff)
+		nrec = 0xffff;
+	fill_poison(txbuf, len);
+	h->hdr.dev = le32(HB_HANDLE);
+	h->hdr.tag = le32(c->session);
+	h->nrec = le16(nrec);
+	h->data_off = le32(DATA_HDR + nrec * COMP_REC);
+	e->msgs++;
+	e->malformed++;
+	return send_data(VIRTIO_ARGO_T_DATA_COMP, txbuf, len);
+}
+
+static int v_unknown_type_on_data_ring(const struct chain *c,
+				       struct expect *e)
+{
+	static const uint32_t types[] = {
+		0x9999, VIRTIO_ARGO_T_DATA_REQ,
+		VIRTIO_ARGO_T_DATA_COMP | VIRTIO_ARGO_REPLY,
+		VIRTIO_ARGO_T_EV_CONFIG,
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(types); i++) {
+		bad_whole(c);
+		vm.type = types[i];
+		e->msgs++;
+		e->malformed++;
+		if (cm_send(&vm))
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The valid completion and, in the same batch (so that the driver cannot
+ * post its next request in between), the same completion again, of
+ * poison: the chain is no longer in flight.  Then a continuation of it.
+ */
+static int v_already_completed(const struct chain *c, struct expect *e)
+{
+	static uint8_t b1[512], b2[512], b3[512];
+	struct argo_dev_msg msgs[3];
+	size_t l1, l2, l3;
+
+	cm_init(&vm, c);
+	cm_rec(&vm, 0, FL, c->id, c->in_len, 0, c->in_len, c->in_len, true);
+	l1 = cm_build(&vm);
+	memcpy(b1, txbuf, l1);
+	bad_whole(c);
+	l2 = cm_build(&vm);
+	memcpy(b2, txbuf, l2);
+	cm_init(&vm, c);
+	cm_rec(&vm, 0, VIRTIO_ARGO_CHAIN_LAST, c->id, c->in_len + 8, c->in_len,
+	       8, 8, false);
+	l3 = cm_build(&vm);
+	memcpy(b3, txbuf, l3);
+	argo_msg_init(&msgs[0], hb.fe, hb.fe_data_port,
+		      VIRTIO_ARGO_T_DATA_COMP, b1, l1);
+	argo_msg_init(&msgs[1], hb.fe, hb.fe_data_port,
+		      VIRTIO_ARGO_T_DATA_COMP, b2, l2);
+	argo_msg_init(&msgs[2], hb.fe, hb.fe_data_port,
+		      VIRTIO_ARGO_T_DATA_COMP, b3, l3);
+	e->msgs += 3;
+	e->chains++;
+	e->bytes += c->in_len;
+	e->malformed += 2;
+	if (argo_sendv(hb.data_fd, msgs, 3) != 3) {
+		logf_("sendv: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A valid completion split in two messages, with bad continuations of
+ * poison between them: a gap, an overlap, a second first record.
+ */
+static int v_split_completion_survives_bad_continuations(const struct chain *c,
+							 struct expect *e)
+{
+	uint32_t h = c->in_len / 2;
+
+	cm_init(&vm, c);
+	cm_rec(&vm, 0, VIRTIO_ARGO_CHAIN_FIRST, c->id, 0, 0, h, h, true);
+	e->msgs++;
+	e->bytes += h;
+	if (cm_send(&vm))
+		return -1;
+	if (one_bad_rec(c, e, 0, VIRTIO_ARGO_CHAIN_LAST, c->id, c->in_len,
+			h + 8, c->in_len - h - 8, c->in_len - h - 8) ||
+	    one_bad_rec(c, e, 0, VIRTIO_ARGO_CHAIN_LAST, c->id, c->in_len,
+			h - 8, c->in_len - h + 8, c->in_len - h + 8) ||
+	    one_bad_rec(c, e, 0, FL, c->id, c->in_len, 0, c->in_len,
+			c->in_len) ||
+	    one_bad_rec(c, e, 0, VIRTIO_ARGO_CHAIN_LAST, c->id, c->in_len + 8,
+			h, c->in_len - h + 8, c->in_len - h + 8))
+		return -1;
+	cm_init(&vm, c);
+	cm_rec(&vm, 0, VIRTIO_ARGO_CHAIN_LAST, c->id, c->in_len, h,
+	       c->in_len - h, c->in_len - h, true);
+	e->msgs++;
+	e->chains++;
+	e->bytes += c->in_len - h;
+	return cm_send(&vm);
+}
+
+/* A third domain cannot reach the frontend's rings at all. */
+static int v_third_domain_refused(const struct chain *c, UNUSED struct expect *e)
+{
+	int fd = argo_open(0);
+	uint32_t port;
+	int ret = 0;
+
+	if (fd < 0)
+		return -1;
+	if (argo_bind_any_port(fd, 2, hb.fe, 4096, &port) < 0) {
+		logf_("bind as domain 2: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	bad_whole(c);
+	cm_build(&vm);
+	if (argo_send(fd, hb.fe, hb.fe_data_port, VIRTIO_ARGO_T_DATA_COMP,
+		      txbuf, DATA_HDR + COMP_REC + c->in_len) >= 0 ||
+	    errno != ECONNREFUSED) {
+		logf_("domain 2 reached the data ring (%s)", strerror(errno));
+		ret = -1;
+	}
+	if (argo_send(fd, hb.fe, hb.fe_ctrl_port, VIRTIO_ARGO_T_EV_DEV_REMOVED,
+		      txbuf, 16) >= 0 || errno != ECONNREFUSED) {
+		logf_("domain 2 reached the control ring (%s)",
+		      strerror(errno));
+		ret = -1;
+	}
+	close(fd);
+	return ret;
+}
+
+/* ---- control ring garbage ---- */
+
+/*
+ * An EV_CONFIG of the device whose range is beyond its configuration
+ * space: dropped and counted on the device.  Ends every control variant,
+ * so that its count shows that what came before it was processed.
+ */
+static int ev_config(uint32_t dev, uint16_t off, uint16_t len,
+		     size_t carried, size_t total)
+{
+	struct virtio_argo_ev_config *ev = (void *)txbuf;
+
+	memset(txbuf, 0, sizeof(*ev));
+	ev->hdr.dev = le32(dev);
+	ev->generation = le32(++hb.config_gen + 1000);
+	ev->offset = le16(off);
+	ev->len = le16(len);
+	fill_poison(txbuf + sizeof(*ev), carried);
+	if (!total)
+		total = sizeof(*ev) + carried;
+	return send_ctrl(VIRTIO_ARGO_T_EV_CONFIG, txbuf, total);
+}
+
+static int ctrl_marker(struct expect *e)
+{
+	e->malformed++;
+	return ev_config(HB_HANDLE, HB_CONFIG_LEN - 4, 8, 8, 0);
+}
+
+static int v_ev_config_len_over_max(UNUSED const struct chain *c, struct expect *e)
+{
+	e->malformed++;
+	return ev_config(HB_HANDLE, 0, VIRTIO_ARGO_MAX_CONFIG + 8,
+			 VIRTIO_ARGO_MAX_CONFIG + 8, 0);
+}
+
+static int v_ev_config_beyond_config_len(UNUSED const struct chain *c,
+					 struct expect *e)
+{
+	e->malformed += 3;
+	return ev_config(HB_HANDLE, 4, HB_CONFIG_LEN, HB_CONFIG_LEN, 0) ||
+	       ev_config(HB_HANDLE, HB_CONFIG_LEN, 1, 1, 0) ||
+	       ev_config(HB_HANDLE, 0xffff, 2, 2, 0);
+}
+
+static int v_ev_config_len_not_bytes_carried(UNUSED const struct chain *c,
+					     struct expect *e)
+{
+	e->malformed += 3;
+	return ev_config(HB_HANDLE, 0, 8, 4, 0) ||
+	       ev_config(HB_HANDLE, 0, 4, 8, 0) ||
+	       ev_config(HB_HANDLE, 0, 4, 4, 12);
+}
+
+/* Not counted on the device (no device is known): then the marker. */
+static int v_ev_config_unknown_handle(UNUSED const struct chain *c, struct expect *e)
+{
+	return ev_config(HB_HANDLE + 1, 0, 4, 4, 0) ||
+	       ev_config(0, 0, 4, 4, 0) ||
+	       ctrl_marker(e);
+}
+
+static int ev_dev(uint32_t type, uint32_t dev, uint32_t index, size_t len)
+{
+	struct virtio_argo_ev_dev *ev = (void *)txbuf;
+
+	fill_poison(txbuf, 64);
+	ev->hdr.dev = le32(dev);
+	ev->hdr.tag = 0;
+	ev->index = le32(index);
+	ev->reserved = 0;
+	return send_ctrl(type, txbuf, len);
+}
+
+static int v_ev_dev_removed_unknown_or_short(UNUSED const struct chain *c,
+					     struct expect *e)
+{
+	return ev_dev(VIRTIO_ARGO_T_EV_DEV_REMOVED, HB_HANDLE + 1, 0, 16) ||
+	       ev_dev(VIRTIO_ARGO_T_EV_DEV_REMOVED, 0, 0, 16) ||
+	       ev_dev(VIRTIO_ARGO_T_EV_DEV_REMOVED, HB_HANDLE, 0, 12) ||
+	       ev_dev(VIRTIO_ARGO_T_EV_DEV_REMOVED, HB_HANDLE, 0, 24) ||
+	       ctrl_marker(e);
+}
+
+static int v_ev_dev_added_out_of_range(UNUSED const struct chain *c, struct expect *e)
+{
+	return ev_dev(VIRTIO_ARGO_T_EV_DEV_ADDED, 0,
+		      VIRTIO_ARGO_MAX_DEVICES, 16) ||
+	       ev_dev(VIRTIO_ARGO_T_EV_DEV_ADDED, 0, 0xffffffffU, 16) ||
+	       ev_dev(VIRTIO_ARGO_T_EV_DEV_ADDED, 0, 0, 8) ||
+	       ctrl_marker(e);
+}
+
+/* Replies nobody asked for: unknown tags, unknown types, bad sizes. */
+static int v_unsolicited_replies(UNUSED const struct chain *c, struct expect *e)
+{
+	static const uint32_t types[] = {
+		VIRTIO_ARGO_T_HELLO, VIRTIO_ARGO_T_DEV_INFO,
+		VIRTIO_ARGO_T_SET_STATUS, VIRTIO_ARGO_T_RESET,
+		VIRTIO_ARGO_T_CONFIG_READ, 0x7777, 0x7fffffff,
+	};
+	struct virtio_argo_reply *r = (void *)txbuf;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(types); i++) {
+		fill_poison(txbuf, 512);
+		r->hdr.dev = 0;
+		r->hdr.tag = le32(0xdead0000U + i);
+		r->status = 0;
+		if (send_ctrl(types[i] | VIRTIO_ARGO_REPLY, txbuf,
+			      i % 2 ? 16 : 64))
+			return -1;
+	}
+	return ctrl_marker(e);
+}
+
+static int v_ctrl_unknown_type_and_truncated(UNUSED const struct chain *c,
+					     struct expect *e)
+{
+	fill_poison(txbuf, 64);
+	return send_ctrl(0x0999, txbuf, 64) ||
+	       send_ctrl(VIRTIO_ARGO_T_EV_CONFIG, txbuf, 0) ||
+	       send_ctrl(VIRTIO_ARGO_T_EV_CONFIG, txbuf, 7) ||
+	       send_ctrl(VIRTIO_ARGO_T_HELLO, txbuf, 32) ||
+	       ctrl_marker(e);
+}
+
+/* Control messages far larger than any the protocol has. */
+static int v_ctrl_oversized(UNUSED const struct chain *c, struct expect *e)
+{
+	uint32_t max = 0;
+
+	if (argo_max_msg_size(hb.ctrl_fd, hb.fe, hb.fe_ctrl_port, &max) < 0)
+		return -1;
+	if (max > HB_BUF)
+		max = HB_BUF;
+	/* An EV_CONFIG of the device claiming everything it carries. */
+	if (ev_config(HB_HANDLE, 0, 0xffff, max - 16, 0) ||
+	    ev_config(HB_HANDLE, 0, 600, 600, 0))
+		return -1;
+	fill_poison(txbuf, max);
+	((struct virtio_argo_hdr *)txbuf)->tag = le32(1);
+	return send_ctrl(VIRTIO_ARGO_T_SET_STATUS | VIRTIO_ARGO_REPLY, txbuf,
+			 max) ||
+	       ctrl_marker(e);
+}
+
+struct variant {
+	const char *name;
+	int (*run)(const struct chain *c, struct expect *e);
+	bool ctrl;	/* sent on the control ring */
+};
+
+#define V(n)	{ #n, v_##n, false }
+#define VC(n)	{ #n, v_##n, true }
+
+static const struct variant variants[] = {
+	V(unknown_dev_handle),
+	V(wrong_session_is_stale),
+	V(session_zero),
+	V(unknown_queue),
+	V(id_beyond_queue_size),
+	V(id_not_in_flight),
+	V(already_completed),
+	V(written_beyond_in_len),
+	V(written_not_bytes_carried),
+	V(first_record_not_at_0),
+	V(continuation_without_first),
+	V(unknown_flags),
+	V(gap_or_overlap_in_ranges),
+	V(duplicate_record_in_message),
+	V(valid_record_then_bad_one),
+	V(split_completion_survives_bad_continuations),
+	V(nrec_zero),
+	V(nrec_beyond_records),
+	V(data_off_bad),
+	V(record_len_past_payload),
+	V(payload_longer_than_records),
+	V(truncated_header),
+	V(oversized_message),
+	V(unknown_type_on_data_ring),
+	V(third_domain_refused),
+	VC(ev_config_len_over_max),
+	VC(ev_config_beyond_config_len),
+	VC(ev_config_len_not_bytes_carried),
+	VC(ev_config_unknown_handle),
+	VC(ev_dev_removed_unknown_or_short),
+	VC(ev_dev_added_out_of_range),
+	VC(unsolicited_replies),
+	VC(ctrl_unknown_type_and_truncated),
+	VC(ctrl_oversized),
+};
+
+/* ------------------------------------------------------------------ */
+/* Running a variant and checking the counters                        */
+/* ------------------------------------------------------------------ */
+
+static void result(bool ok, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void result(bool ok, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(hb.results, "%s\t%s\t", ok ? "ok" : "not ok", name);
+	va_start(ap, fmt);
+	vfprintf(hb.results, fmt, ap);
+	va_end(ap);
+	fputc('\n', hb.results);
+	fflush(hb.results);
+	if (!ok)
+		hb.variants_failed++;
+}
+
+static bool reached(const struct counters *b, const struct counters *n,
+		    const struct expect *e)
+{
+	return n->rx_msgs >= b->rx_msgs + e->msgs &&
+	       n->malformed >= b->malformed + e->malformed &&
+	       n->stale >= b->stale + e->stale &&
+	       n->rx_chains >= b->rx_chains + e->chains &&
+	       n->rx_bytes >= b->rx_bytes + e->bytes;
+}
+
+/*
+ * Wait until the counters reach @e (relative to @b), give the frontend a
+ * moment to count anything more, and say whether they match exactly.
+ */
+static bool wait_match(const struct counters *b, const struct expect *e,
+		       struct counters *n)
+{
+	long long end = now_ms() + HB_WAIT_MS;
+
+	for (;;) {
+		if (read_counters(n))
+			return false;
+		if (reached(b, n, e))
+			break;
+		if (now_ms() > end)
+			return false;
+		usleep(2000);
+	}
+	usleep(20000);
+	if (read_counters(n))
+		return false;
+	return n->rx_msgs == b->rx_msgs + e->msgs &&
+	       n->malformed == b->malformed + e->malformed &&
+	       n->stale == b->stale + e->stale &&
+	       n->rx_chains == b->rx_chains + e->chains &&
+	       n->rx_bytes == b->rx_bytes + e->bytes;
+}
+
+static void account(const struct expect *e)
+{
+	hb.t_malformed += e->malformed;
+	hb.t_stale += e->stale;
+	hb.t_chains += e->chains;
+	hb.t_bytes += e->bytes;
+	write_expect();
+}
+
+/* Answer chain @id: the next variant if any, then a valid completion. */
+static void serve(uint16_t id)
+{
+	struct chain c = {
+		.id = id,
+		.in_len = hb.in_len[id],
+		.session = hb.session,
+	};
+	const struct variant *v = NULL;
+	struct expect e = { 0 };
+	struct counters b, n;
+	bool ok;
+
+	hb.in_flight[id] = false;
+	if (hb.next_variant < ARRAY_SIZE(variants) && c.in_len >= 32 &&
+	    !read_counters(&b)) {
+		v = &variants[hb.next_variant++];
+		if (v->run(&c, &e)) {
+			result(false, v->name, "could not send (see the log)");
+			v = NULL;
+		} else {
+			ok = wait_match(&b, &e, &n);
+			result(ok, v->name,
+			       "%s%s: msgs +%lld/%d malformed +%lld/%d stale +%lld/%d chains +%lld/%d bytes +%lld/%lld",
+			       v->ctrl ? "control ring, " : "",
+			       ok ? "counted as expected" : "COUNTERS DIFFER",
+			       n.rx_msgs - b.rx_msgs, e.msgs,
+			       n.malformed - b.malformed, e.malformed,
+			       n.stale - b.stale, e.stale,
+			       n.rx_chains - b.rx_chains, e.chains,
+			       n.rx_bytes - b.rx_bytes, e.bytes);
+			if (!ok)
+				logf_("%s: counters differ", v->name);
+			account(&e);
+		}
+		if (hb.next_variant == ARRAY_SIZE(variants))
+			logf_("all %zu variants sent", ARRAY_SIZE(variants));
+	}
+	if (v && e.chains)
+		return;	/* it completed the chain itself */
+
+	/* The valid completion: every other one fills the buffer. */
+	memset(&e, 0, sizeof(e));
+	if (read_counters(&b)) {
+		logf_("cannot read the counters in %s", hb.stats);
+		b = (struct counters){ 0 };
+	}
+	if (send_valid(&c, hb.good_seq % 2 ? c.in_len : c.in_len / 2, &e))
+		return;
+	if (!wait_match(&b, &e, &n)) {
+		logf_("chain %u: valid completion lost: msgs +%lld chains +%lld malformed +%lld",
+		      id, n.rx_msgs - b.rx_msgs, n.rx_chains - b.rx_chains,
+		      n.malformed - b.malformed);
+		if (v)
+			result(false, v->name,
+			       "the valid completion after it was not taken");
+	}
+	account(&e);
+}
+
+/* ------------------------------------------------------------------ */
+/* The frontend's requests                                            */
+/* ------------------------------------------------------------------ */
+
+/* Decoys, the reply, and the reply again (see the top of the file). */
+static void reply(uint32_t type, uint32_t tag, void *buf, size_t len)
+{
+	static uint8_t decoy[1024];
+	struct virtio_argo_dev_info_reply *di = (void *)decoy;
+	struct virtio_argo_set_status_reply *ss = (void *)decoy;
+	struct virtio_argo_reply *r = buf, *d = (void *)decoy;
+	uint32_t rtype = type | VIRTIO_ARGO_REPLY;
+
+	r->hdr.tag = le32(tag);
+	memcpy(decoy, buf, len);
+	/* A lying body: another device, another status. */
+	if (type == VIRTIO_ARGO_T_DEV_INFO && len >= sizeof(*di)) {
+		di->dev = le32(HB_HANDLE + 7);
+		di->device_id = le32(2);
+		di->num_queues = le16(1);
+	}
+	if (type == VIRTIO_ARGO_T_SET_STATUS && len >= sizeof(*ss))
+		ss->status = le32(0x40);	/* NEEDS_RESET */
+	d->hdr.tag = le32(tag + HB_DECOY_TAG);
+	send_ctrl(rtype, decoy, len);
+	d->hdr.tag = le32(tag);
+	send_ctrl(((type + 1) & 0xffff) | VIRTIO_ARGO_REPLY, decoy, len);
+	send_ctrl(rtype, buf, len);
+	send_ctrl(rtype, buf, len);
+}
+
+static void reply_status(uint32_t type, uint32_t tag, uint32_t status)
+{
+	struct virtio_argo_reply r = { .status = le32(status) };
+
+	reply(type, tag, &r, sizeof(r));
+}
+
+/*
+ * After the reply to the RESET or DETACH that removes the device: poison
+ * completions of every chain id in the old session, and malformed ones,
+ * while the frontend tears the device down.  The protocol forbids them;
+ * the frontend must drop them (or take them before its reset is done),
+ * never touch freed queues.  Nothing to count: the device is going away.
+ */
+static void storm(void)
+{
+	struct chain c = { .in_len = 64, .session = hb.session };
+	unsigned int i, sent = 0;
+
+	if (!hb.fe_data_port || !hb.session)
+		return;
+	for (i = 0; i < 4 * hb.qsize; i++) {
+		c.id = i % hb.qsize;
+		bad_whole(&c);
+		if (i >= hb.qsize)
+			vm.rec[0].queue = le16(i / hb.qsize - 1);
+		if (cm_send(&vm))
+			break;
+		sent++;
+	}
+	logf_("%u poison completions sent after the reset", sent);
+}
+
+static void reset_device(void)
+{
+	memset(hb.in_flight, 0, sizeof(hb.in_flight));
+	hb.nready = 0;
+	hb.status = 0;
+}
+
+static void handle_ctrl(const uint8_t *buf, size_t len,
+			const struct argo_msg_info *mi)
+{
+	const struct virtio_argo_hdr *h = (const void *)buf;
+	uint32_t tag;
+
+	if (mi->domain != hb.fe || len < sizeof(*h)) {
+		logf_("control message from %u, %zu bytes: ignored",
+		      mi->domain, len);
+		hb.bad_requests++;
+		return;
+	}
+	hb.fe_ctrl_port = mi->port;
+	tag = le32toh(h->tag);
+	if (mi->type != VIRTIO_ARGO_T_HELLO &&
+	    mi->type != VIRTIO_ARGO_T_DEV_INFO &&
+	    le32toh(h->dev) != HB_HANDLE) {
+		reply_status(mi->type, tag, VIRTIO_ARGO_S_NODEV);
+		return;
+	}
+	switch (mi->type) {
+	case VIRTIO_ARGO_T_HELLO: {
+		struct virtio_argo_hello_reply r = {
+			.version = le16(VIRTIO_ARGO_VERSION),
+			.num_devices = le16(1),
+			.max_msg = le32(HB_CTRL_RING - 32),
+		};
+
+		reply(mi->type, tag, &r, sizeof(r));
+		return;
+	}
+	case VIRTIO_ARGO_T_DEV_INFO: {
+		const struct virtio_argo_dev_info *q = (const void *)buf;
+		uint8_t out[sizeof(struct virtio_argo_dev_info_reply) + 8 +
+			    HB_CONFIG_LEN] = { 0 };
+		struct virtio_argo_dev_info_reply *r = (void *)out;
+		uint16_t *qmax = (uint16_t *)(r + 1);
+
+		if (len != sizeof(*q) || le32toh(q->index)) {
+			reply_status(mi->type, tag, VIRTIO_ARGO_S_NODEV);
+			return;
+		}
+		r->dev = le32(HB_HANDLE);
+		r->device_id = le32(4);
+		r->config_generation = le32(hb.config_gen);
+		r->device_features = le64(HB_FEATURES);
+		r->num_queues = le16(1);
+		r->config_len = le16(HB_CONFIG_LEN);
+		r->data_port = le32(VIRTIO_ARGO_PORT_DATA_BASE);
+		r->data_ring = le32(HB_DATA_RING);
+		qmax[0] = le16(HB_QUEUE_MAX);
+		memcpy(out + sizeof(*r) + 8, hb.config, HB_CONFIG_LEN);
+		reply(mi->type, tag, out, sizeof(out));
+		return;
+	}
+	case VIRTIO_ARGO_T_ATTACH: {
+		const struct virtio_argo_attach *q = (const void *)buf;
+
+		if (len != sizeof(*q) ||
+		    le32toh(q->data_ring) < VIRTIO_ARGO_MIN_DATA_RING) {
+			reply_status(mi->type, tag, VIRTIO_ARGO_S_INVAL);
+			return;
+		}
+		hb.fe_data_port = le32toh(q->data_port);
+		hb.attached = true;
+		reset_device();
+		reply_status(mi->type, tag, VIRTIO_ARGO_S_OK);
+		return;
+	}
+	case VIRTIO_ARGO_T_DETACH:
+		hb.attached = false;
+		reset_device();
+		reply_status(mi->type, tag, VIRTIO_ARGO_S_OK);
+		storm();
+		return;
+	case VIRTIO_ARGO_T_SET_FEATURES: {
+		const struct virtio_argo_set_features *q = (const void *)buf;
+		uint64_t f = len == sizeof(*q) ? le64toh(q->features) : 0;
+
+		reply_status(mi->type, tag,
+			     (f & ~HB_FEATURES) || !(f & HB_FEATURES) ?
+			     VIRTIO_ARGO_S_INVAL : VIRTIO_ARGO_S_OK);
+		return;
+	}
+	case VIRTIO_ARGO_T_SET_STATUS: {
+		const struct virtio_argo_set_status *q = (const void *)buf;
+		struct virtio_argo_set_status_reply r = { 0 };
+
+		if (len != sizeof(*q) || !q->status ||
+		    le32toh(q->status) > 0xff) {
+			reply_status(mi->type, tag, VIRTIO_ARGO_S_INVAL);
+			return;
+		}
+		hb.status = le32toh(q->status);
+		r.status = le32(hb.status);
+		reply(mi->type, tag, &r, sizeof(r));
+		return;
+	}
+	case VIRTIO_ARGO_T_QUEUE_SETUP: {
+		const struct virtio_argo_queue_setup *q = (const void *)buf;
+		uint16_t size = le16toh(q->size);
+
+		if (len != sizeof(*q) || q->queue || !size ||
+		    size > HB_QUEUE_MAX || (size & (size - 1))) {
+			reply_status(mi->type, tag, VIRTIO_ARGO_S_INVAL);
+			return;
+		}
+		hb.qsize = size;
+		reply_status(mi->type, tag, VIRTIO_ARGO_S_OK);
+		return;
+	}
+	case VIRTIO_ARGO_T_RESET: {
+		bool live = hb.status & 4;	/* DRIVER_OK */
+
+		reset_device();
+		reply_status(mi->type, tag, VIRTIO_ARGO_S_OK);
+		/* Not at the first reset: the counters must stay exact. */
+		if (live && hb.next_variant == ARRAY_SIZE(variants))
+			storm();
+		return;
+	}
+	case VIRTIO_ARGO_T_PING:
+		reply_status(mi->type, tag, VIRTIO_ARGO_S_OK);
+		return;
+	default:
+		logf_("control request type %#x: UNSUPP", mi->type);
+		reply_status(mi->type, tag, VIRTIO_ARGO_S_UNSUPP);
+		return;
+	}
+}
+
+/* A DATA_REQ: take its chains (virtio-rng: writable only). */
+static void handle_data(const uint8_t *buf, size_t len,
+			const struct argo_msg_info *mi)
+{
+	const struct virtio_argo_data *h = (const void *)buf;
+	size_t pos = DATA_HDR, off;
+	unsigned int i, nrec;
+
+	if (mi->domain != hb.fe || mi->type != VIRTIO_ARGO_T_DATA_REQ ||
+	    len < DATA_HDR || le32toh(h->hdr.dev) != HB_HANDLE)
+		goto bad;
+	nrec = le16toh(h->nrec);
+	off = le32toh(h->data_off);
+	if (!nrec || off > len || !h->hdr.tag)
+		goto bad;
+	hb.session = le32toh(h->hdr.tag);
+	for (i = 0; i < nrec; i++) {
+		const struct virtio_argo_chain *r = (const void *)(buf + pos);
+		uint16_t flags, id;
+
+		if (pos + sizeof(*r) > off)
+			goto bad;
+		flags = le16toh(r->flags);
+		id = le16toh(r->id);
+		pos += sizeof(*r);
+		if (flags & VIRTIO_ARGO_CHAIN_FIRST)
+			pos += le16toh(r->ndesc) *
+			       sizeof(struct virtio_argo_desc);
+		if (pos > off || r->queue || id >= hb.qsize ||
+		    le32toh(r->out_len) || flags != FL ||
+		    le32toh(r->in_len) > VIRTIO_ARGO_MAX_CHAIN_BYTES ||
+		    hb.in_flight[id] || hb.nready == HB_QUEUE_MAX)
+			goto bad;
+		hb.in_flight[id] = true;
+		hb.in_len[id] = le32toh(r->in_len);
+		hb.ready[hb.nready++] = id;
+	}
+	return;
+bad:
+	logf_("unexpected data message from %u (type %#x, %zu bytes)",
+	      mi->domain, mi->type, len);
+	hb.bad_requests++;
+}
+
+/* One message if there is one; the files block, for the sends. */
+static ssize_t recv_nowait(int fd, struct argo_msg_info *mi)
+{
+	struct argo_dev_msg m = {
+		.buf = (uintptr_t)rxbuf,
+		.len = sizeof(rxbuf),
+		.flags = ARGO_DEV_MSG_DONTWAIT,
+	};
+
+	if (ioctl(fd, ARGO_DEV_IOC_RECV, &m) < 0)
+		return -1;
+	mi->domain = m.domain;
+	mi->port = m.port;
+	mi->type = m.type;
+	mi->len = m.len;
+	return m.len;
+}
+
+static void drain(int fd, bool ctrl)
+{
+	struct argo_msg_info mi;
+	ssize_t n;
+
+	while ((n = recv_nowait(fd, &mi)) >= 0) {
+		if (ctrl)
+			handle_ctrl(rxbuf, n, &mi);
+		else
+			handle_data(rxbuf, n, &mi);
+	}
+	if (errno != EAGAIN && errno != EINTR)
+		die("receive");
+}
+
+static void print_help(void)
+{
+	fprintf(stderr,
+		"usage: hostile_backend --stats DIR --results FILE --expect FILE [--frontend F]\n"
+		"       hostile_backend --list\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "stats", required_argument, NULL, 's' },
+		{ "results", required_argument, NULL, 'r' },
+		{ "expect", required_argument, NULL, 'e' },
+		{ "frontend", required_argument, NULL, 'f' },
+		{ "list", no_argument, NULL, 'l' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *results = NULL;
+	bool stop = false;
+	sigset_t sigs;
+	int sigfd;
+	unsigned int i;
+	int opt;
+
+	hb.fe = 1;
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			hb.stats = optarg;
+			break;
+		case 'r':
+			results = optarg;
+			break;
+		case 'e':
+			hb.expect_path = optarg;
+			break;
+		case 'f':
+			if (argo_parse_domain(optarg, 0, &hb.fe))
+				print_help();
+			break;
+		case 'l':
+			for (i = 0; i < ARRAY_SIZE(variants); i++)
+				printf("%s\n", variants[i].name);
+			return 0;
+		default:
+			print_help();
+		}
+	}
+	if (!hb.stats || !results || !hb.expect_path || optind != argc)
+		print_help();
+	hb.results = fopen(results, "a");
+	if (!hb.results)
+		die(results);
+	write_expect();
+	memcpy(hb.config, "HOSTILE!", HB_CONFIG_LEN);
+	hb.config_gen = 1;
+	hb.qsize = HB_QUEUE_MAX;
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	sigfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	if (sigfd < 0)
+		die("signalfd");
+
+	hb.ctrl_fd = argo_open(0);
+	hb.data_fd = argo_open(0);
+	if (hb.ctrl_fd < 0 || hb.data_fd < 0)
+		die(ARGO_DEV_PATH);
+	if (argo_bind(hb.ctrl_fd, HB_DOMAIN, VIRTIO_ARGO_PORT_CTRL, hb.fe,
+		      HB_CTRL_RING) < 0)
+		die("bind control ring");
+	if (argo_bind(hb.data_fd, HB_DOMAIN, VIRTIO_ARGO_PORT_DATA_BASE, hb.fe,
+		      HB_DATA_RING) < 0)
+		die("bind data ring");
+	logf_("ready: domain %u serving frontend %u, %zu variants",
+	      HB_DOMAIN, hb.fe, ARRAY_SIZE(variants));
+
+	while (!stop) {
+		struct pollfd p[3] = {
+			{ .fd = hb.ctrl_fd, .events = POLLIN },
+			{ .fd = hb.data_fd, .events = POLLIN },
+			{ .fd = sigfd, .events = POLLIN },
+		};
+
+		if (poll(p, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			die("poll");
+		}
+		if (p[0].revents & POLLIN)
+			drain(hb.ctrl_fd, true);
+		if (p[1].revents & POLLIN)
+			drain(hb.data_fd, false);
+		if (p[2].revents & POLLIN)
+			stop = true;
+		while (hb.nready && hb.attached && !stop) {
+			uint16_t id = hb.ready[0];
+
+			hb.nready--;
+			memmove(hb.ready, hb.ready + 1,
+				hb.nready * sizeof(hb.ready[0]));
+			serve(id);
+		}
+	}
+	logf_("stopping: %u/%zu variants run, %u failed, %u bad requests, %lld chains completed",
+	      hb.next_variant, ARRAY_SIZE(variants), hb.variants_failed,
+	      hb.bad_requests, hb.t_chains);
+	return hb.next_variant == ARRAY_SIZE(variants) && !hb.bad_requests ?
+	       0 : 1;
+}
