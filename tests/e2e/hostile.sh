@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# tests/e2e/hostile.sh: virtio_argo survives a hostile backend, end to end,
+# in the debug UML kernel with the loopback provider.
+#
+# tests/e2e/hostile_backend (built here from hostile_backend.c with
+# libargo) runs as virtual domain 0 and serves one fake virtio-rng device;
+# virtio_argo.ko acts as domain 1 and the kernel's own virtio_rng binds to
+# it.  Every control reply comes with decoys (unknown tag, another type,
+# the reply twice); every request of the driver is answered first by one
+# hostile variant (malformed completions of every kind, completions of an
+# old session or for chains not in flight, garbage and oversized messages
+# on the control ring, a third domain trying the rings) and then by a
+# valid completion.  Malformed messages carry poison bytes, valid ones
+# letters only.  Inside (tests/e2e/guest/hostile.sh):
+#
+#   backend_ready, transport_takes_only_matching_replies, virtio_rng_binds
+#   one case per variant (hostile_backend --list), reported by the backend:
+#     the transport's counters (malformed, stale, chains and bytes
+#     completed, messages received) moved by exactly what the protocol
+#     says for what it sent, and the valid completion after it was taken
+#   hwrng_reads_complete       every read of /dev/hwrng finished (no lost
+#                              completion), until every variant had run
+#   hwrng_never_returns_poison every byte read is one of 'A'..'Z'
+#   counters_match_backend     the totals equal the backend's
+#   device_survives            never broken or lost; chains sent = done
+#   virtio_rng_unbinds, transport_unloads, backend_sigterm_exits_0
+#   console_clean              scripts/console-check.sh: no oops, KASAN,
+#                              UBSAN, lockdep or WARNING
+#
+# Run by scripts/test.sh with VA_ROOT, VA_CACHE, VA_UML_DEBUG, VA_KODIR and
+# VA_OUT in the environment; alone, it builds what it needs:
+#
+#   bash tests/e2e/hostile.sh        # results in a new temporary dir
+#
+# Prints one KTAP document; exits non-zero if a case failed.
+
+set -euo pipefail
+exec </dev/null
+
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+
+cases_pre=(
+	backend_ready
+	transport_takes_only_matching_replies
+	virtio_rng_binds
+)
+cases_post=(
+	hwrng_reads_complete
+	hwrng_never_returns_poison
+	counters_match_backend
+	device_survives
+	virtio_rng_unbinds
+	transport_unloads
+	backend_sigterm_exits_0
+)
+
+build=${VA_UML_DEBUG:-}
+kodir=${VA_KODIR:-}
+out=${VA_OUT:-}
+if [[ -z $build ]]; then
+	build=$("$VA_ROOT/scripts/build-uml.sh" debug | tail -n1)
+fi
+if [[ -z $kodir ]]; then
+	kodir=$("$VA_ROOT/scripts/build-modules.sh" uml | tail -n1)
+fi
+if [[ -z $out ]]; then
+	out=$(mktemp -d "${TMPDIR:-/tmp}/e2e-hostile.XXXXXX")
+	va_note "results in $out"
+fi
+mkdir -p "$out"
+out=$(realpath "$out")
+
+# Copies of what the boot uses, so that a rebuild meanwhile changes
+# nothing.
+snap=$out/snapshot
+rm -rf "$snap"
+mkdir -p "$snap"
+prep_ok=1
+prep_note=''
+variants=()
+if ! make -s -C "$VA_ROOT/tools" lib/libargo.a >"$out/build.log" 2>&1; then
+	prep_ok=0 prep_note="make -C tools lib/libargo.a failed (see $out/build.log)"
+elif ! gcc -O2 -g -Wall -Wextra -Werror -std=gnu11 \
+	-I"$VA_ROOT/include/uapi" -I"$VA_ROOT/tools/lib" \
+	-o "$snap/hostile_backend" "$VA_ROOT/tests/e2e/hostile_backend.c" \
+	"$VA_ROOT/tools/lib/libargo.a" >>"$out/build.log" 2>&1; then
+	prep_ok=0 prep_note="hostile_backend.c did not build (see $out/build.log)"
+elif ! cp "$kodir/argo.ko" "$kodir/virtio_argo.ko" "$snap/" 2>/dev/null; then
+	prep_ok=0 prep_note="argo.ko or virtio_argo.ko missing in $kodir"
+else
+	mapfile -t variants < <("$snap/hostile_backend" --list)
+fi
+
+t0=$SECONDS
+rc=0
+if [[ $prep_ok -eq 1 ]]; then
+	va_note "booting UML"
+	"$VA_ROOT/scripts/uml-run.sh" -t 300 -m 512M "$build" \
+		"$VA_ROOT/tests/e2e/guest/hostile.sh" "$out/guest" \
+		"va_kodir=$snap" "va_hostile=$snap/hostile_backend" \
+		>"$out/uml-run.log" 2>&1 || rc=$?
+fi
+secs=$((SECONDS - t0))
+
+cases=("${cases_pre[@]}" "${variants[@]}" "${cases_post[@]}")
+tsv=$out/guest/results.tsv
+echo "KTAP version 1"
+echo "1..$((${#cases[@]} + 1))"
+if [[ $prep_ok -eq 1 ]]; then
+	echo "# boot took $secs s, uml-run.sh exit $rc; results in $out"
+else
+	echo "# $prep_note"
+fi
+bad=0
+n=0
+for c in "${cases[@]}"; do
+	n=$((n + 1))
+	line=$(awk -F'\t' -v c="$c" '$2 == c { print; exit }' "$tsv" \
+		2>/dev/null || true)
+	if [[ -z $line ]]; then
+		echo "# $c: no result (log $out/guest/console.log)"
+		echo "not ok $n $c"
+		bad=1
+		continue
+	fi
+	# The first line decides; a later "not ok" (e.g. a lost completion
+	# after a variant that counted right) fails the case too.
+	if awk -F'\t' -v c="$c" '$2 == c && $1 != "ok" { f = 1 } END { exit !f }' \
+		"$tsv"; then
+		line=$(awk -F'\t' -v c="$c" '$2 == c && $1 != "ok" { print; exit }' \
+			"$tsv")
+	fi
+	IFS=$'\t' read -r status _ note <<<"$line"
+	echo "# $c: ${note//#/_}"
+	if [[ $status == ok ]]; then
+		echo "ok $n $c"
+	else
+		[[ -f $out/guest/cases/$c.log ]] &&
+			tail -n 15 "$out/guest/cases/$c.log" | tr -d '#' |
+			sed 's/^/# | /'
+		echo "not ok $n $c"
+		bad=1
+	fi
+done
+n=$((n + 1))
+if [[ -f $out/guest/console.log ]] &&
+	"$VA_ROOT/scripts/console-check.sh" "$out/guest/console.log" console \
+		>"$out/console.ktap"; then
+	echo "ok $n console_clean"
+else
+	grep '# report:' "$out/console.ktap" 2>/dev/null | head -n 10 |
+		sed 's/^ *//' || true
+	echo "not ok $n console_clean"
+	bad=1
+fi
+exit "$bad"
