@@ -727,9 +727,32 @@ static ssize_t handle_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(handle);
 
+/* The control channel's drops: the backend's, shown on each of its devices. */
+static ssize_t ctrl_malformed_show(struct device *dev,
+				   struct device_attribute *attr, char *buf)
+{
+	struct va_device *vad = dev_get_drvdata(dev);
+
+	return sysfs_emit(buf, "%lld\n",
+			  (long long)atomic64_read(&vad->be->ctrl_malformed));
+}
+static DEVICE_ATTR_RO(ctrl_malformed);
+
+static ssize_t ctrl_stale_show(struct device *dev,
+			       struct device_attribute *attr, char *buf)
+{
+	struct va_device *vad = dev_get_drvdata(dev);
+
+	return sysfs_emit(buf, "%lld\n",
+			  (long long)atomic64_read(&vad->be->ctrl_stale));
+}
+static DEVICE_ATTR_RO(ctrl_stale);
+
 static struct attribute *va_dev_attrs[] = {
 	&dev_attr_backend_domain.attr,
 	&dev_attr_handle.attr,
+	&dev_attr_ctrl_malformed.attr,
+	&dev_attr_ctrl_stale.attr,
 	NULL,
 };
 
