@@ -17,13 +17,15 @@
 #
 #   backend_ready, transport_takes_only_matching_replies, virtio_rng_binds
 #   one case per variant (hostile_backend --list), reported by the backend:
-#     the transport's counters (malformed, stale, chains and bytes
-#     completed, messages received) moved by exactly what the protocol
+#     the transport's counters (the device's malformed, stale, messages
+#     received, chains and bytes completed; the control channel's
+#     ctrl_malformed and ctrl_stale) moved by exactly what the protocol
 #     says for what it sent, and the valid completion after it was taken
 #   hwrng_reads_complete       every read of /dev/hwrng finished (no lost
 #                              completion), until every variant had run
 #   hwrng_never_returns_poison every byte read is one of 'A'..'Z'
-#   counters_match_backend     the totals equal the backend's
+#   counters_match_backend     the totals equal the backend's (the decoy
+#                              replies included: each one is ctrl_stale)
 #   device_survives            never broken or lost; chains sent = done
 #   virtio_rng_unbinds, transport_unloads, backend_sigterm_exits_0
 #   console_clean              scripts/console-check.sh: no oops, KASAN,

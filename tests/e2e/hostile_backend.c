@@ -3,7 +3,7 @@
  * tests/e2e/hostile_backend: a virtio-argo backend that lies, for
  * tests/e2e/hostile.sh.
  *
- *   hostile_backend --stats DIR --results FILE --expect FILE [--frontend F]
+ *   hostile_backend --dev DIR --results FILE --expect FILE [--frontend F]
  *   hostile_backend --list
  *
  * Runs inside UML as virtual domain 0 of argo.ko's loopback provider and
@@ -21,14 +21,15 @@
  * letters 'A'..'Z' only, so that the guest can prove that no poison ever
  * reached the driver by reading /dev/hwrng.
  *
- * After each variant the program reads the transport's counters in DIR
- * (/sys/devices/platform/virtio-argo.0/stats) until they show that the
- * frontend has processed what was sent, and checks that the exact counters
- * the protocol names moved (malformed, stale, chains completed, bytes),
- * and nothing else.  One line per variant goes to the results file:
- * "ok" or "not ok", a tab, the variant's name, a tab, a note.  The expect
- * file always holds the totals the counters must show ("malformed N",
- * "stale N", "chains N", "bytes N", "variants N/M").  Once every variant
+ * After each variant the program reads the transport's counters under DIR
+ * (/sys/devices/platform/virtio-argo.0: stats/ and ctrl_*) until they show
+ * that the frontend has processed what was sent, and checks that exactly
+ * the counters Documentation/virtio-argo.rst names moved, by exactly what
+ * was sent (malformed and stale of the device and of the control channel,
+ * chains and bytes completed, messages received).  One line per variant
+ * goes to the results file: "ok" or "not ok", a tab, the variant's name, a
+ * tab, a note.  The expect file always holds the totals the counters must
+ * show, one "name value" a line.  Once every variant
  * has run the program keeps serving valid completions until SIGTERM or
  * SIGINT, then exits 0 (1 if it could not run every variant or a request
  * of the frontend was malformed).
@@ -82,6 +83,7 @@ static const uint8_t poison[4] = { 0xde, 0xad, 0xbe, 0xef };
 /* The transport's per-device counters (Documentation/virtio-argo.rst). */
 struct counters {
 	long long rx_msgs, rx_chains, rx_bytes, malformed, stale;
+	long long ctrl_malformed, ctrl_stale;
 };
 
 /* What a variant expects the counters to do. */
@@ -91,6 +93,8 @@ struct expect {
 	int stale;
 	int chains;		/* chains it completed itself (validly) */
 	long long bytes;	/* device-written bytes it delivered */
+	int ctrl_malformed;	/* control messages naming no known device */
+	int ctrl_stale;		/* replies answering no request */
 };
 
 /* The chain being answered. */
@@ -117,7 +121,7 @@ static struct {
 	unsigned int nready;
 	uint32_t session;
 
-	const char *stats;
+	const char *dev;
 	FILE *results;
 	const char *expect_path;
 	unsigned int next_variant;
@@ -126,6 +130,7 @@ static struct {
 	unsigned long long good_seq;
 	/* totals the transport's counters must show */
 	long long t_malformed, t_stale, t_chains, t_bytes;
+	long long t_ctrl_malformed, t_ctrl_stale;
 } hb;
 
 static uint8_t txbuf[HB_BUF];
@@ -185,7 +190,7 @@ static int read_counter(const char *name, long long *v)
 	FILE *f;
 	int ok;
 
-	snprintf(path, sizeof(path), "%s/%s", hb.stats, name);
+	snprintf(path, sizeof(path), "%s/%s", hb.dev, name);
 	f = fopen(path, "r");
 	if (!f)
 		return -1;
@@ -196,11 +201,13 @@ static int read_counter(const char *name, long long *v)
 
 static int read_counters(struct counters *c)
 {
-	if (read_counter("rx_msgs", &c->rx_msgs) ||
-	    read_counter("rx_chains", &c->rx_chains) ||
-	    read_counter("rx_bytes", &c->rx_bytes) ||
-	    read_counter("malformed", &c->malformed) ||
-	    read_counter("stale", &c->stale))
+	if (read_counter("stats/rx_msgs", &c->rx_msgs) ||
+	    read_counter("stats/rx_chains", &c->rx_chains) ||
+	    read_counter("stats/rx_bytes", &c->rx_bytes) ||
+	    read_counter("stats/malformed", &c->malformed) ||
+	    read_counter("stats/stale", &c->stale) ||
+	    read_counter("ctrl_malformed", &c->ctrl_malformed) ||
+	    read_counter("ctrl_stale", &c->ctrl_stale))
 		return -1;
 	return 0;
 }
@@ -213,6 +220,8 @@ static void write_expect(void)
 		die(hb.expect_path);
 	fprintf(f, "malformed %lld\nstale %lld\nchains %lld\nbytes %lld\n",
 		hb.t_malformed, hb.t_stale, hb.t_chains, hb.t_bytes);
+	fprintf(f, "ctrl_malformed %lld\nctrl_stale %lld\n",
+		hb.t_ctrl_malformed, hb.t_ctrl_stale);
 	fclose(f);
 }
 
@@ -727,7 +736,8 @@ static int v_split_completion_survives_bad_continuations(const struct chain *c,
 }
 
 /* A third domain cannot reach the frontend's rings at all. */
-static int v_third_domain_refused(const struct chain *c, UNUSED struct expect *e)
+static int v_third_domain_refused(const struct chain *c,
+				  UNUSED struct expect *e)
 {
 	int fd = argo_open(0);
 	uint32_t port;
@@ -787,7 +797,8 @@ static int ctrl_marker(struct expect *e)
 	return ev_config(HB_HANDLE, HB_CONFIG_LEN - 4, 8, 8, 0);
 }
 
-static int v_ev_config_len_over_max(UNUSED const struct chain *c, struct expect *e)
+static int v_ev_config_len_over_max(UNUSED const struct chain *c,
+				    struct expect *e)
 {
 	e->malformed++;
 	return ev_config(HB_HANDLE, 0, VIRTIO_ARGO_MAX_CONFIG + 8,
@@ -813,8 +824,10 @@ static int v_ev_config_len_not_bytes_carried(UNUSED const struct chain *c,
 }
 
 /* Not counted on the device (no device is known): then the marker. */
-static int v_ev_config_unknown_handle(UNUSED const struct chain *c, struct expect *e)
+static int v_ev_config_unknown_handle(UNUSED const struct chain *c,
+				      struct expect *e)
 {
+	e->ctrl_malformed += 2;
 	return ev_config(HB_HANDLE + 1, 0, 4, 4, 0) ||
 	       ev_config(0, 0, 4, 4, 0) ||
 	       ctrl_marker(e);
@@ -835,6 +848,7 @@ static int ev_dev(uint32_t type, uint32_t dev, uint32_t index, size_t len)
 static int v_ev_dev_removed_unknown_or_short(UNUSED const struct chain *c,
 					     struct expect *e)
 {
+	e->ctrl_malformed += 4;
 	return ev_dev(VIRTIO_ARGO_T_EV_DEV_REMOVED, HB_HANDLE + 1, 0, 16) ||
 	       ev_dev(VIRTIO_ARGO_T_EV_DEV_REMOVED, 0, 0, 16) ||
 	       ev_dev(VIRTIO_ARGO_T_EV_DEV_REMOVED, HB_HANDLE, 0, 12) ||
@@ -842,8 +856,10 @@ static int v_ev_dev_removed_unknown_or_short(UNUSED const struct chain *c,
 	       ctrl_marker(e);
 }
 
-static int v_ev_dev_added_out_of_range(UNUSED const struct chain *c, struct expect *e)
+static int v_ev_dev_added_out_of_range(UNUSED const struct chain *c,
+				       struct expect *e)
 {
+	e->ctrl_malformed += 3;
 	return ev_dev(VIRTIO_ARGO_T_EV_DEV_ADDED, 0,
 		      VIRTIO_ARGO_MAX_DEVICES, 16) ||
 	       ev_dev(VIRTIO_ARGO_T_EV_DEV_ADDED, 0, 0xffffffffU, 16) ||
@@ -870,6 +886,7 @@ static int v_unsolicited_replies(UNUSED const struct chain *c, struct expect *e)
 		if (send_ctrl(types[i] | VIRTIO_ARGO_REPLY, txbuf,
 			      i % 2 ? 16 : 64))
 			return -1;
+		e->ctrl_stale++;
 	}
 	return ctrl_marker(e);
 }
@@ -878,6 +895,7 @@ static int v_ctrl_unknown_type_and_truncated(UNUSED const struct chain *c,
 					     struct expect *e)
 {
 	fill_poison(txbuf, 64);
+	e->ctrl_malformed += 4;
 	return send_ctrl(0x0999, txbuf, 64) ||
 	       send_ctrl(VIRTIO_ARGO_T_EV_CONFIG, txbuf, 0) ||
 	       send_ctrl(VIRTIO_ARGO_T_EV_CONFIG, txbuf, 7) ||
@@ -894,6 +912,7 @@ static int v_ctrl_oversized(UNUSED const struct chain *c, struct expect *e)
 		return -1;
 	if (max > HB_BUF)
 		max = HB_BUF;
+	e->ctrl_malformed += 3;
 	/* An EV_CONFIG of the device claiming everything it carries. */
 	if (ev_config(HB_HANDLE, 0, 0xffff, max - 16, 0) ||
 	    ev_config(HB_HANDLE, 0, 600, 600, 0))
@@ -978,7 +997,9 @@ static bool reached(const struct counters *b, const struct counters *n,
 	       n->malformed >= b->malformed + e->malformed &&
 	       n->stale >= b->stale + e->stale &&
 	       n->rx_chains >= b->rx_chains + e->chains &&
-	       n->rx_bytes >= b->rx_bytes + e->bytes;
+	       n->rx_bytes >= b->rx_bytes + e->bytes &&
+	       n->ctrl_malformed >= b->ctrl_malformed + e->ctrl_malformed &&
+	       n->ctrl_stale >= b->ctrl_stale + e->ctrl_stale;
 }
 
 /*
@@ -1006,7 +1027,9 @@ static bool wait_match(const struct counters *b, const struct expect *e,
 	       n->malformed == b->malformed + e->malformed &&
 	       n->stale == b->stale + e->stale &&
 	       n->rx_chains == b->rx_chains + e->chains &&
-	       n->rx_bytes == b->rx_bytes + e->bytes;
+	       n->rx_bytes == b->rx_bytes + e->bytes &&
+	       n->ctrl_malformed == b->ctrl_malformed + e->ctrl_malformed &&
+	       n->ctrl_stale == b->ctrl_stale + e->ctrl_stale;
 }
 
 static void account(const struct expect *e)
@@ -1015,6 +1038,8 @@ static void account(const struct expect *e)
 	hb.t_stale += e->stale;
 	hb.t_chains += e->chains;
 	hb.t_bytes += e->bytes;
+	hb.t_ctrl_malformed += e->ctrl_malformed;
+	hb.t_ctrl_stale += e->ctrl_stale;
 	write_expect();
 }
 
@@ -1041,14 +1066,17 @@ static void serve(uint16_t id)
 		} else {
 			ok = wait_match(&b, &e, &n);
 			result(ok, v->name,
-			       "%s%s: msgs +%lld/%d malformed +%lld/%d stale +%lld/%d chains +%lld/%d bytes +%lld/%lld",
+			       "%s%s: msgs +%lld/%d malformed +%lld/%d stale +%lld/%d chains +%lld/%d bytes +%lld/%lld ctrl_malformed +%lld/%d ctrl_stale +%lld/%d",
 			       v->ctrl ? "control ring, " : "",
 			       ok ? "counted as expected" : "COUNTERS DIFFER",
 			       n.rx_msgs - b.rx_msgs, e.msgs,
 			       n.malformed - b.malformed, e.malformed,
 			       n.stale - b.stale, e.stale,
 			       n.rx_chains - b.rx_chains, e.chains,
-			       n.rx_bytes - b.rx_bytes, e.bytes);
+			       n.rx_bytes - b.rx_bytes, e.bytes,
+			       n.ctrl_malformed - b.ctrl_malformed,
+			       e.ctrl_malformed, n.ctrl_stale - b.ctrl_stale,
+			       e.ctrl_stale);
 			if (!ok)
 				logf_("%s: counters differ", v->name);
 			account(&e);
@@ -1062,7 +1090,7 @@ static void serve(uint16_t id)
 	/* The valid completion: every other one fills the buffer. */
 	memset(&e, 0, sizeof(e));
 	if (read_counters(&b)) {
-		logf_("cannot read the counters in %s", hb.stats);
+		logf_("cannot read the counters in %s", hb.dev);
 		b = (struct counters){ 0 };
 	}
 	if (send_valid(&c, hb.good_seq % 2 ? c.in_len : c.in_len / 2, &e))
@@ -1107,6 +1135,9 @@ static void reply(uint32_t type, uint32_t tag, void *buf, size_t len)
 	send_ctrl(((type + 1) & 0xffff) | VIRTIO_ARGO_REPLY, decoy, len);
 	send_ctrl(rtype, buf, len);
 	send_ctrl(rtype, buf, len);
+	/* The decoys and the duplicate answer no waiting request. */
+	hb.t_ctrl_stale += 3;
+	write_expect();
 }
 
 static void reply_status(uint32_t type, uint32_t tag, uint32_t status)
@@ -1360,7 +1391,7 @@ static void drain(int fd, bool ctrl)
 static void print_help(void)
 {
 	fprintf(stderr,
-		"usage: hostile_backend --stats DIR --results FILE --expect FILE [--frontend F]\n"
+		"usage: hostile_backend --dev DIR --results FILE --expect FILE [--frontend F]\n"
 		"       hostile_backend --list\n");
 	exit(2);
 }
@@ -1368,7 +1399,7 @@ static void print_help(void)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "stats", required_argument, NULL, 's' },
+		{ "dev", required_argument, NULL, 'd' },
 		{ "results", required_argument, NULL, 'r' },
 		{ "expect", required_argument, NULL, 'e' },
 		{ "frontend", required_argument, NULL, 'f' },
@@ -1385,8 +1416,8 @@ int main(int argc, char **argv)
 	hb.fe = 1;
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
-		case 's':
-			hb.stats = optarg;
+		case 'd':
+			hb.dev = optarg;
 			break;
 		case 'r':
 			results = optarg;
@@ -1406,7 +1437,7 @@ int main(int argc, char **argv)
 			print_help();
 		}
 	}
-	if (!hb.stats || !results || !hb.expect_path || optind != argc)
+	if (!hb.dev || !results || !hb.expect_path || optind != argc)
 		print_help();
 	hb.results = fopen(results, "a");
 	if (!hb.results)

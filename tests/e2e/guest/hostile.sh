@@ -41,7 +41,8 @@ hostile=${va_hostile:?}
 res=$va_result/results.tsv
 cases=$va_result/cases
 work=/run/e2e
-stats=/sys/devices/platform/virtio-argo.0/stats
+dev=/sys/devices/platform/virtio-argo.0
+stats=$dev/stats
 handle=$((0x5eed0001))
 mkdir -p "$cases" "$work"
 cd "$work" || exit 1
@@ -85,7 +86,7 @@ fail() {
 # main shell so that backend_sigterm_exits_0 can wait for it.
 start_backend() {
 	insmod "$kodir/argo.ko" provider=loopback || return 1
-	"$hostile" --frontend 1 --stats "$stats" --results "$res" \
+	"$hostile" --frontend 1 --dev "$dev" --results "$res" \
 		--expect "$va_result/expect.txt" 2>"$va_result/backend.log" &
 	be_pid=$!
 }
@@ -104,9 +105,8 @@ backend_ready() {
 # reply twice) describing a block device with another handle or a status
 # of NEEDS_RESET: the device registered is the real one.
 transport_takes_only_matching_replies() {
-	local dev vdev id
+	local vdev id
 	insmod "$kodir/virtio_argo.ko" domain=1 backend=0
-	dev=/sys/devices/platform/virtio-argo.0
 	[[ -d $dev ]] || fail "no $dev"
 	[[ $(cat "$dev/handle") == "$handle" ]] ||
 		fail "handle $(cat "$dev/handle"), want $handle"
@@ -171,12 +171,13 @@ counters_match_backend() {
 	local k want got ok
 	for _ in $(seq 20); do
 		ok=1
-		for k in malformed stale chains bytes; do
+		for k in malformed stale chains bytes ctrl_malformed ctrl_stale; do
 			want=$(awk -v k="$k" '$1 == k { print $2 }' \
 				"$va_result/expect.txt")
 			case $k in
 			chains) got=$(cat "$stats/rx_chains") ;;
 			bytes) got=$(cat "$stats/rx_bytes") ;;
+			ctrl_*) got=$(cat "$dev/$k") ;;
 			*) got=$(cat "$stats/$k") ;;
 			esac
 			[[ $got == "$want" ]] || ok=0
@@ -184,7 +185,7 @@ counters_match_backend() {
 		[[ $ok -eq 1 ]] && break
 		sleep 0.2
 	done
-	for k in "$stats"/*; do
+	for k in "$stats"/* "$dev"/ctrl_*; do
 		echo "${k##*/} $(cat "$k")"
 	done
 	echo "backend's totals:"
