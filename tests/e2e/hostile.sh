@@ -23,7 +23,11 @@
 #     says for what it sent, and the valid completion after it was taken
 #   hwrng_reads_complete       every read of /dev/hwrng finished (no lost
 #                              completion), until every variant had run
-#   hwrng_never_returns_poison every byte read is one of 'A'..'Z'
+#   hwrng_never_returns_poison every byte read is one of 'A'..'Z' (what
+#                              userspace reads; the hwrng kthread takes
+#                              some into the entropy pool: the exact
+#                              rx_bytes and rx_chains of every case are
+#                              the proof that no poison was applied)
 #   counters_match_backend     the totals equal the backend's (the decoy
 #                              replies included: each one is ctrl_stale)
 #   device_survives            never broken or lost; chains sent = done
