@@ -52,6 +52,15 @@ static DEFINE_MUTEX(argo_domains_lock);
 #define ARGO_RX_BUDGET		64
 /* Retry interval for space waits the hypervisor refused to queue. */
 #define ARGO_TX_RETRY		msecs_to_jiffies(10)
+/*
+ * While any sender waits for space, the domain asks the hypervisor about
+ * its waits at least this often.  Xen drops queued space wake-ups without
+ * a signal when the destination ring is unregistered (its owner closed it
+ * or died), so without this a sender blocked on a vanished ring would
+ * wait for ever; with it, it is woken within a second, retries and gets
+ * -ECONNREFUSED.
+ */
+#define ARGO_TX_POLL		HZ
 
 static void argo_tx_work(struct work_struct *work);
 static void argo_rx_work(struct work_struct *work);
@@ -214,11 +223,12 @@ static void argo_tx_wait_add(struct argo_endpoint *ep, u16 domain, u32 port,
 	spin_unlock_irqrestore(&ep->tx_lock, flags);
 
 	/* Pairs with the barrier in argo_core_signal(). */
-	smp_mb__after_atomic();
+	smp_mb();
 	if (atomic_read(&dom->signal_seq) != seq)
 		mod_delayed_work(argo_wq, &dom->tx_work, 0);
-	else if (retry)
-		queue_delayed_work(argo_wq, &dom->tx_work, ARGO_TX_RETRY);
+	else
+		queue_delayed_work(argo_wq, &dom->tx_work,
+				   retry ? ARGO_TX_RETRY : ARGO_TX_POLL);
 }
 
 /* One notify entry being asked about, and where its answer goes. */
@@ -342,6 +352,8 @@ out:
 	kfree(rd);
 	if (retry)
 		queue_delayed_work(argo_wq, &dom->tx_work, ARGO_TX_RETRY);
+	else if (atomic_read(&dom->nr_waits))
+		queue_delayed_work(argo_wq, &dom->tx_work, ARGO_TX_POLL);
 }
 
 static void argo_report_refusal(const char *op, struct argo_endpoint *ep,

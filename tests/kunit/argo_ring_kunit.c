@@ -1052,6 +1052,35 @@ static void rk_tx_ready_follows_consumption(struct kunit *test)
 				       sizeof(buf)), (int)sizeof(buf));
 }
 
+/*
+ * Xen drops a ring's queued space wake-ups without a signal when the ring
+ * is unregistered.  A sender blocked on it must still hear of it (the
+ * core polls its waits), and its retry must see the ring gone.
+ */
+static void rk_tx_ready_when_destination_ring_closes(struct kunit *test)
+{
+	struct argo_endpoint *rx, *tx;
+	struct rk_sender *s;
+	u8 buf[64] = {};
+	u32 used = 0;
+
+	s = kunit_kzalloc(test, sizeof(*s), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, s);
+	rk_sender_init(s);
+	rx = rk_open(test, RK_DOM_RX, RK_PORT(0x3c1), RK_DOM_TX, 512,
+		     &rk_poll_ops, NULL);
+	tx = rk_open(test, RK_DOM_TX, RK_PORT(0x3c0), RK_DOM_RX,
+		     ARGO_RING_SIZE_MIN, &rk_sender_ops, s);
+
+	rk_fill(test, tx, rx, sizeof(buf), &used);
+	rk_close(test, rx);
+	/* The core asks about its waits once a second. */
+	KUNIT_EXPECT_GT(test, wait_for_completion_timeout(&s->tx_ready,
+							  3 * HZ), 0UL);
+	KUNIT_EXPECT_EQ(test, rk_send1(tx, RK_DOM_RX, RK_PORT(0x3c1), 0, buf,
+				       sizeof(buf)), -ECONNREFUSED);
+}
+
 static void rk_tx_ready_waits_for_enough_space(struct kunit *test)
 {
 	const u32 ring_len = 512, big = 200;
@@ -1474,6 +1503,7 @@ static void rk_many_messages_through_small_ring(struct kunit *test)
 static struct kunit_case rk_flow_cases[] = {
 	KUNIT_CASE(rk_full_ring_returns_eagain),
 	KUNIT_CASE(rk_tx_ready_follows_consumption),
+	KUNIT_CASE(rk_tx_ready_when_destination_ring_closes),
 	KUNIT_CASE(rk_tx_ready_waits_for_enough_space),
 	KUNIT_CASE(rk_tx_ready_for_empty_message_waits_for_space),
 	KUNIT_CASE(rk_tx_ready_once_per_eagain),
