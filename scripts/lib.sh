@@ -73,3 +73,24 @@ va_hash() {
 va_gcc_id() {
 	"${1:-gcc}" --version | head -n1
 }
+
+# For tests/e2e/*.sh: set build, kodir and out from VA_UML_DEBUG, VA_KODIR
+# and VA_OUT as scripts/test.sh passes them, building or making what is
+# missing when a script runs alone.  $1 names the test for its temp dir.
+va_e2e_env() {
+	build=${VA_UML_DEBUG:-}
+	kodir=${VA_KODIR:-}
+	out=${VA_OUT:-}
+	if [[ -z $build ]]; then
+		build=$("$VA_ROOT/scripts/build-uml.sh" debug | tail -n1)
+	fi
+	if [[ -z $kodir ]]; then
+		kodir=$("$VA_ROOT/scripts/build-modules.sh" uml | tail -n1)
+	fi
+	if [[ -z $out ]]; then
+		out=$(mktemp -d "${TMPDIR:-/tmp}/e2e-$1.XXXXXX")
+		va_note "results in $out"
+	fi
+	mkdir -p "$out"
+	out=$(realpath "$out")
+}

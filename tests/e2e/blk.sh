@@ -62,21 +62,7 @@ cases_end=(
 	backend_log_has_no_warnings
 )
 
-build=${VA_UML_DEBUG:-}
-kodir=${VA_KODIR:-}
-out=${VA_OUT:-}
-if [[ -z $build ]]; then
-	build=$("$VA_ROOT/scripts/build-uml.sh" debug | tail -n1)
-fi
-if [[ -z $kodir ]]; then
-	kodir=$("$VA_ROOT/scripts/build-modules.sh" uml | tail -n1)
-fi
-if [[ -z $out ]]; then
-	out=$(mktemp -d "${TMPDIR:-/tmp}/e2e-blk.XXXXXX")
-	va_note "results in $out"
-fi
-mkdir -p "$out"
-out=$(realpath "$out")
+va_e2e_env blk
 
 # Copies of what the boots use, so that a rebuild meanwhile changes
 # nothing.

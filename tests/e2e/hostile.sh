@@ -63,21 +63,7 @@ cases_post=(
 	backend_sigterm_exits_0
 )
 
-build=${VA_UML_DEBUG:-}
-kodir=${VA_KODIR:-}
-out=${VA_OUT:-}
-if [[ -z $build ]]; then
-	build=$("$VA_ROOT/scripts/build-uml.sh" debug | tail -n1)
-fi
-if [[ -z $kodir ]]; then
-	kodir=$("$VA_ROOT/scripts/build-modules.sh" uml | tail -n1)
-fi
-if [[ -z $out ]]; then
-	out=$(mktemp -d "${TMPDIR:-/tmp}/e2e-hostile.XXXXXX")
-	va_note "results in $out"
-fi
-mkdir -p "$out"
-out=$(realpath "$out")
+va_e2e_env hostile
 
 # Copies of what the boot uses, so that a rebuild meanwhile changes
 # nothing.
