@@ -56,9 +56,37 @@ static uint ctrl_port = VIRTIO_ARGO_PORT_CTRL;
 module_param(ctrl_port, uint, 0444);
 MODULE_PARM_DESC(ctrl_port, "Local control ring port; data rings follow it");
 
+/* Bounds of timeout_ms: a request's round trip, and a stuck rmmod. */
+#define VA_TIMEOUT_MIN_MS	100
+#define VA_TIMEOUT_MAX_MS	600000
+
 static uint timeout_ms = 5000;
-module_param(timeout_ms, uint, 0644);
-MODULE_PARM_DESC(timeout_ms, "Control request timeout in ms (default 5000)");
+
+static int va_timeout_set(const char *val, const struct kernel_param *kp)
+{
+	uint ms;
+	int ret;
+
+	ret = kstrtouint(val, 0, &ms);
+	if (ret)
+		return ret;
+	if (ms < VA_TIMEOUT_MIN_MS || ms > VA_TIMEOUT_MAX_MS) {
+		pr_err("timeout_ms=%u: must be from %u to %u\n", ms,
+		       VA_TIMEOUT_MIN_MS, VA_TIMEOUT_MAX_MS);
+		return -EINVAL;
+	}
+	WRITE_ONCE(*(uint *)kp->arg, ms);
+	return 0;
+}
+
+static const struct kernel_param_ops va_timeout_ops = {
+	.set = va_timeout_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(timeout_ms, &va_timeout_ops, &timeout_ms, 0644);
+MODULE_PARM_DESC(timeout_ms,
+		 "Control request timeout in ms, 100 to 600000 (default 5000)");
 
 static uint data_ring = 256 * 1024;
 module_param(data_ring, uint, 0444);
@@ -66,11 +94,15 @@ MODULE_PARM_DESC(data_ring, "Bytes of each device's completion ring");
 
 #define VA_CTRL_RING	(16 * 1024)
 
-/* Transport feature bits the mirror carries; the others are masked. */
-#define VA_TRANSPORT_MASK	GENMASK_ULL(VIRTIO_TRANSPORT_F_END - 1, \
-					    VIRTIO_TRANSPORT_F_START)
+/*
+ * The feature bits virtio reserves for the ring and the transport, 24 to 41
+ * (virtio 1.2, section 6): of these the mirror carries only VERSION_1,
+ * INDIRECT_DESC and EVENT_IDX (va_get_features()); the backend's are masked.
+ */
+#define VA_TRANSPORT_MASK	GENMASK_ULL(41, 24)
 
 static struct va_backend *va_be;
+struct workqueue_struct *va_wq;
 
 /* ------------------------------------------------------------------ */
 /* Framing: one control request, its reply, the timeout               */
@@ -82,6 +114,7 @@ struct va_req {
 	void *reply;
 	size_t reply_max;
 	size_t len;
+	bool oversize;		/* only its common part was kept */
 	bool done;
 	struct completion comp;
 };
@@ -149,6 +182,7 @@ static int va_request(struct va_backend *be, struct va_device *vad, u32 type,
 		.reply_max = reply_max,
 	};
 	const char *op = va_type_name(type);
+	uint tmo = READ_ONCE(timeout_ms);
 	u32 status;
 	long left;
 	int ret;
@@ -159,7 +193,7 @@ static int va_request(struct va_backend *be, struct va_device *vad, u32 type,
 	init_completion(&r.comp);
 	mutex_lock(&be->req_mutex);
 	/* From now: waiting behind another request takes none of ours. */
-	deadline = jiffies + msecs_to_jiffies(timeout_ms);
+	deadline = jiffies + msecs_to_jiffies(tmo);
 	if (!++be->next_tag)
 		be->next_tag = 1;
 	r.tag = be->next_tag;
@@ -193,7 +227,7 @@ static int va_request(struct va_backend *be, struct va_device *vad, u32 type,
 
 	if (ret == -ETIMEDOUT) {
 		va_err(vad, "%s timed out after %u ms: no reply from backend domain %u\n",
-		       op, timeout_ms, be->domid);
+		       op, tmo, be->domid);
 		goto out;
 	}
 	if (ret < 0) {
@@ -202,7 +236,12 @@ static int va_request(struct va_backend *be, struct va_device *vad, u32 type,
 		       ret == -ECONNREFUSED ? " (no backend listening)" : "");
 		goto out;
 	}
-	if (va_msg_reply(reply, r.len, &status)) {
+	/*
+	 * A refusal is understood from its common part, however long; an
+	 * OK reply too long for what the request expects is malformed.
+	 */
+	if (va_msg_reply(reply, r.len, &status) ||
+	    (r.oversize && status == VIRTIO_ARGO_S_OK)) {
 		atomic64_inc(&be->ctrl_malformed);
 		va_err(vad, "%s: malformed reply from backend domain %u\n",
 		       op, be->domid);
@@ -231,9 +270,10 @@ static void va_ctrl_reply(struct va_backend *be, u32 type, const void *buf,
 	r = be->pending;
 	if (r && !r->done && r->type == type &&
 	    r->tag == le32_to_cpu(hdr->tag)) {
-		/* Too long for the caller: left empty, hence malformed. */
-		r->len = len <= r->reply_max ? len : 0;
-		memcpy(r->reply, buf, r->len);
+		/* Too long for the caller: its status is all it gets. */
+		r->oversize = len > r->reply_max;
+		r->len = r->oversize ? sizeof(struct virtio_argo_reply) : len;
+		memcpy(r->reply, buf, min(r->len, len));
 		r->done = true;
 		complete(&r->comp);
 		taken = true;
@@ -390,23 +430,35 @@ static int va_set_status_req(struct va_device *vad, u8 status, u8 *now)
 	return 0;
 }
 
-/* Take a configuration range into the snapshot if it is newer. */
-static void va_config_update(struct va_device *vad,
-			     const struct va_config_range *cr, bool force)
+/*
+ * Take a configuration range into the snapshot unless it is older than the
+ * snapshot: a reply and an event may cross, and the generation the driver
+ * sees never goes back.  Whether it was taken.
+ */
+static bool va_config_update(struct va_device *vad,
+			     const struct va_config_range *cr)
 {
 	unsigned long flags;
+	bool take;
 
 	spin_lock_irqsave(&vad->cfg_lock, flags);
-	if (force || (s32)(cr->generation - vad->info.generation) > 0) {
+	take = (s32)(cr->generation - vad->info.generation) >= 0;
+	if (take) {
 		memcpy(vad->info.config + cr->offset, cr->bytes, cr->len);
 		vad->info.generation = cr->generation;
 	}
 	spin_unlock_irqrestore(&vad->cfg_lock, flags);
+	return take;
 }
 
-static int va_config_write(struct va_device *vad, unsigned int offset,
-			   const void *buf, unsigned int len)
+/*
+ * CONFIG_WRITE of @len bytes at @offset (@buf), or CONFIG_READ of the whole
+ * space (@buf NULL): the reply's range goes into the snapshot.
+ */
+static int va_config_access(struct va_device *vad, unsigned int offset,
+			    const void *buf, unsigned int len)
 {
+	u32 type = buf ? VIRTIO_ARGO_T_CONFIG_WRITE : VIRTIO_ARGO_T_CONFIG_READ;
 	struct virtio_argo_config_access req = {
 		.hdr.dev = cpu_to_le32(vad->handle),
 		.offset = cpu_to_le32(offset),
@@ -420,20 +472,17 @@ static int va_config_write(struct va_device *vad, unsigned int offset,
 	rep = kmalloc(VA_CTRL_MSG_MAX, GFP_KERNEL);
 	if (!rep)
 		return -ENOMEM;
-	ret = va_request(vad->be, vad, VIRTIO_ARGO_T_CONFIG_WRITE, &req,
-			 sizeof(req), buf, len, rep, VA_CTRL_MSG_MAX, &rlen);
-	if (!ret) {
-		if (va_msg_config_reply(rep, rlen, vad->info.config_len, &cr)) {
-			atomic64_inc(&vad->be->ctrl_malformed);
-			dev_err(&vad->pdev->dev,
-				"CONFIG_WRITE: malformed reply from backend domain %u\n",
-				vad->be->domid);
-			ret = -EPROTO;
-		} else {
-			/* The backend's answer is the device's truth. */
-			va_config_update(vad, &cr, true);
-		}
+	ret = va_request(vad->be, vad, type, &req, sizeof(req), buf,
+			 buf ? len : 0, rep, VA_CTRL_MSG_MAX, &rlen);
+	if (!ret && va_msg_config_reply(rep, rlen, vad->info.config_len, &cr)) {
+		atomic64_inc(&vad->be->ctrl_malformed);
+		dev_err(&vad->pdev->dev,
+			"%s: malformed reply from backend domain %u\n",
+			va_type_name(type), vad->be->domid);
+		ret = -EPROTO;
 	}
+	if (!ret)
+		va_config_update(vad, &cr);
 	kfree(rep);
 	return ret;
 }
@@ -474,7 +523,7 @@ static void va_set(struct virtio_device *vdev, unsigned int offset,
 				     len, offset, vad->info.config_len);
 		return;
 	}
-	va_config_write(vad, offset, buf, len);
+	va_config_access(vad, offset, buf, len);
 }
 
 static u32 va_generation(struct virtio_device *vdev)
@@ -787,6 +836,50 @@ static void va_dev_unwind(struct va_device *vad)
 		platform_device_unregister(vad->pdev);
 }
 
+/* Make @vad (or none) the device at @index for the events. */
+static void va_publish(struct va_backend *be, unsigned int index,
+		       struct va_device *vad)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&be->devs_lock, flags);
+	be->devs[index] = vad;
+	spin_unlock_irqrestore(&be->devs_lock, flags);
+}
+
+/*
+ * The largest DATA_REQ is what the hypervisor says the backend's data ring
+ * takes, not what the backend says it registered.
+ */
+static int va_data_max_msg(struct va_device *vad)
+{
+	u32 max;
+	int ret;
+
+	ret = argo_max_msg_size(vad->data, vad->be->domid, vad->info.data_port,
+				&max);
+	if (ret) {
+		dev_err(&vad->pdev->dev,
+			"no data ring of backend domain %u at port %#x: %d\n",
+			vad->be->domid, vad->info.data_port, ret);
+		return ret;
+	}
+	if (max < VIRTIO_ARGO_MIN_DATA_RING - 32) {
+		dev_err(&vad->pdev->dev,
+			"data ring of backend domain %u at port %#x takes messages of %u bytes, fewer than the protocol's %u\n",
+			vad->be->domid, vad->info.data_port, max,
+			VIRTIO_ARGO_MIN_DATA_RING - 32);
+		return -EPROTO;
+	}
+	if (max < vad->max_msg) {
+		dev_warn(&vad->pdev->dev,
+			 "backend domain %u states a data ring of %u bytes, the hypervisor's limit is a %u-byte message\n",
+			 vad->be->domid, vad->info.data_ring, max);
+		vad->max_msg = max;
+	}
+	return 0;
+}
+
 static int va_dev_add(struct va_backend *be, unsigned int index)
 {
 	struct va_device *vad;
@@ -851,19 +944,34 @@ static int va_dev_add(struct va_backend *be, unsigned int index)
 	do {
 		vad->session = get_random_u32();
 	} while (!vad->session);
+
+	/*
+	 * From here the device's events find it, registered or not: one
+	 * that changes its configuration updates the snapshot, one that
+	 * removes it has the device work remove it once it is added.
+	 */
+	va_publish(be, index, vad);
 	ret = va_attach(vad);
 	if (ret)
-		goto unwind;
+		goto unpublish;
+	ret = va_data_max_msg(vad);
+	if (ret)
+		goto detach;
+	/* A change announced before the device was published. */
+	if (vad->info.config_len) {
+		ret = va_config_access(vad, 0, NULL, vad->info.config_len);
+		if (ret)
+			dev_warn(&vad->pdev->dev,
+				 "configuration not read again (%d): using DEV_INFO's\n",
+				 ret);
+		if (READ_ONCE(vad->lost))
+			goto detach;
+	}
 
 	vad->vdev.dev.parent = &vad->pdev->dev;
-	spin_lock_irqsave(&be->devs_lock, flags);
-	be->devs[index] = vad;
-	spin_unlock_irqrestore(&be->devs_lock, flags);
 	ret = register_virtio_device(&vad->vdev);
 	if (ret) {
-		spin_lock_irqsave(&be->devs_lock, flags);
-		be->devs[index] = NULL;
-		spin_unlock_irqrestore(&be->devs_lock, flags);
+		va_publish(be, index, NULL);
 		va_detach(vad);
 		va_dev_unwind(vad);
 		put_device(&vad->vdev.dev);
@@ -871,6 +979,9 @@ static int va_dev_add(struct va_backend *be, unsigned int index)
 	}
 	spin_lock_irqsave(&be->devs_lock, flags);
 	vad->registered = true;
+	/* An event that came during the probe, which could not tell it. */
+	if (vad->cfg_missed)
+		virtio_config_changed(&vad->vdev);
 	spin_unlock_irqrestore(&be->devs_lock, flags);
 	dev_info(&vad->pdev->dev,
 		 "virtio device %u (%s) from backend domain %u: %u queues, %u config bytes\n",
@@ -878,6 +989,11 @@ static int va_dev_add(struct va_backend *be, unsigned int index)
 		 vad->info.num_queues, vad->info.config_len);
 	return 0;
 
+detach:
+	if (!READ_ONCE(vad->lost))
+		va_detach(vad);
+unpublish:
+	va_publish(be, index, NULL);
 unwind:
 	va_dev_unwind(vad);
 free:
@@ -886,53 +1002,47 @@ free:
 	return ret;
 }
 
-static void va_dev_remove(struct va_backend *be, struct va_device *vad)
+/*
+ * Unregister @vad.  *@gone says the backend no longer answers: then (or
+ * if it does not answer a PING now, which sets it) the requests still
+ * outstanding are failed first, or the driver's removal would wait for
+ * them forever; and each device after the first costs no timeout.
+ */
+static void va_dev_remove(struct va_backend *be, struct va_device *vad,
+			  bool *gone)
 {
-	unsigned long flags;
+	va_publish(be, vad->index, NULL);
 
-	spin_lock_irqsave(&be->devs_lock, flags);
-	be->devs[vad->index] = NULL;
-	spin_unlock_irqrestore(&be->devs_lock, flags);
-
-	/*
-	 * The driver's remove waits for its requests: if the backend no
-	 * longer answers, fail them first, or the removal would hang.
-	 */
-	if (!READ_ONCE(vad->lost) && va_ping(vad))
-		va_vq_fail_all(vad);
+	if (!READ_ONCE(vad->lost)) {
+		if (!*gone && va_ping(vad))
+			*gone = true;
+		if (*gone)
+			va_vq_fail_all(vad);
+	}
 	get_device(&vad->vdev.dev);
 	unregister_virtio_device(&vad->vdev);
-	cancel_work_sync(&vad->irq_work);
+	va_vq_quiesce(vad);
 	if (!READ_ONCE(vad->lost))
 		va_detach(vad);
 	va_dev_unwind(vad);
 	put_device(&vad->vdev.dev);
 }
 
-static void va_add_work(struct work_struct *work)
-{
-	struct va_backend *be = container_of(work, struct va_backend, add_work);
-	unsigned int index;
-
-	mutex_lock(&be->add_mutex);
-	for_each_set_bit(index, be->add_pending, VIRTIO_ARGO_MAX_DEVICES) {
-		if (be->stopping)
-			break;
-		clear_bit(index, be->add_pending);
-		if (READ_ONCE(be->devs[index]))
-			continue;
-		va_dev_add(be, index);
-	}
-	mutex_unlock(&be->add_mutex);
-}
-
-static void va_remove_work(struct work_struct *work)
+/*
+ * The backend's device events, in process context: first the devices it
+ * removed (so that one removed and added again at the same index is added
+ * again), then the ones it added.
+ */
+static void va_dev_work(struct work_struct *work)
 {
 	struct va_backend *be = container_of(work, struct va_backend,
-					     remove_work);
+					     dev_work);
 	unsigned int i;
+	bool gone = false;
 
 	mutex_lock(&be->add_mutex);
+	if (be->stopping)
+		goto out;
 	for (i = 0; i < VIRTIO_ARGO_MAX_DEVICES; i++) {
 		struct va_device *vad = READ_ONCE(be->devs[i]);
 
@@ -940,9 +1050,16 @@ static void va_remove_work(struct work_struct *work)
 			dev_info(&vad->pdev->dev,
 				 "removed by backend domain %u\n", be->domid);
 			va_vq_fail_all(vad);
-			va_dev_remove(be, vad);
+			va_dev_remove(be, vad, &gone);
 		}
 	}
+	for_each_set_bit(i, be->add_pending, VIRTIO_ARGO_MAX_DEVICES) {
+		clear_bit(i, be->add_pending);
+		if (READ_ONCE(be->devs[i]))
+			continue;
+		va_dev_add(be, i);
+	}
+out:
 	mutex_unlock(&be->add_mutex);
 }
 
@@ -950,14 +1067,13 @@ static void va_remove_work(struct work_struct *work)
 /* Events and the control ring                                        */
 /* ------------------------------------------------------------------ */
 
-/* The registered device with handle @handle; devs_lock held. */
+/* The device with handle @handle, registered or being added; devs_lock. */
 static struct va_device *va_find(struct va_backend *be, u32 handle)
 {
 	unsigned int i;
 
 	for (i = 0; i < VIRTIO_ARGO_MAX_DEVICES; i++)
-		if (be->devs[i] && be->devs[i]->registered &&
-		    be->devs[i]->handle == handle)
+		if (be->devs[i] && be->devs[i]->handle == handle)
 			return be->devs[i];
 	return NULL;
 }
@@ -981,8 +1097,12 @@ static void va_ev_config(struct va_backend *be, const void *buf, size_t len)
 		va_stat_inc(vad, VA_STAT_MALFORMED);
 		return;
 	}
-	va_config_update(vad, &cr, false);
-	virtio_config_changed(&vad->vdev);
+	if (va_config_update(vad, &cr)) {
+		if (vad->registered)
+			virtio_config_changed(&vad->vdev);
+		else
+			vad->cfg_missed = true;
+	}
 	spin_unlock_irqrestore(&be->devs_lock, flags);
 }
 
@@ -999,17 +1119,17 @@ static void va_ev_dev(struct va_backend *be, u32 type, const void *buf,
 	}
 	if (type == VIRTIO_ARGO_T_EV_DEV_ADDED) {
 		set_bit(ev.index, be->add_pending);
-		schedule_work(&be->add_work);
+		queue_work(va_wq, &be->dev_work);
 		return;
 	}
 	spin_lock_irqsave(&be->devs_lock, flags);
 	vad = va_find(be, ev.dev);
-	/* The backend has stopped it: remove_work fails what is left. */
+	/* The backend has stopped it: dev_work fails what is left. */
 	if (vad)
 		WRITE_ONCE(vad->removed, true);
 	spin_unlock_irqrestore(&be->devs_lock, flags);
 	if (vad)
-		schedule_work(&be->remove_work);
+		queue_work(va_wq, &be->dev_work);
 	else
 		atomic64_inc(&be->ctrl_malformed);
 }
@@ -1064,6 +1184,7 @@ static const struct argo_endpoint_ops va_ctrl_ops = {
 static void va_remove_all(struct va_backend *be)
 {
 	unsigned int i;
+	bool gone = false;
 
 	mutex_lock(&be->add_mutex);
 	be->stopping = true;
@@ -1071,11 +1192,10 @@ static void va_remove_all(struct va_backend *be)
 		struct va_device *vad = READ_ONCE(be->devs[i]);
 
 		if (vad)
-			va_dev_remove(be, vad);
+			va_dev_remove(be, vad, &gone);
 	}
 	mutex_unlock(&be->add_mutex);
-	cancel_work_sync(&be->add_work);
-	cancel_work_sync(&be->remove_work);
+	cancel_work_sync(&be->dev_work);
 }
 
 static int __init va_init(void)
@@ -1104,14 +1224,14 @@ static int __init va_init(void)
 		       ctrl_port);
 		return -EINVAL;
 	}
-	if (!timeout_ms) {
-		pr_err("timeout_ms must not be 0\n");
-		return -EINVAL;
-	}
-
-	be = kzalloc(sizeof(*be), GFP_KERNEL);
-	if (!be)
+	va_wq = alloc_workqueue("virtio_argo", WQ_MEM_RECLAIM | WQ_HIGHPRI, 0);
+	if (!va_wq)
 		return -ENOMEM;
+	be = kzalloc(sizeof(*be), GFP_KERNEL);
+	if (!be) {
+		ret = -ENOMEM;
+		goto wq;
+	}
 	be->rxbuf = kmalloc(VA_CTRL_MSG_MAX, GFP_KERNEL);
 	if (!be->rxbuf) {
 		ret = -ENOMEM;
@@ -1125,8 +1245,7 @@ static int __init va_init(void)
 	init_completion(&be->tx_space);
 	spin_lock_init(&be->devs_lock);
 	mutex_init(&be->add_mutex);
-	INIT_WORK(&be->add_work, va_add_work);
-	INIT_WORK(&be->remove_work, va_remove_work);
+	INIT_WORK(&be->dev_work, va_dev_work);
 	/* No event adds or removes a device before HELLO succeeded. */
 	be->stopping = true;
 
@@ -1158,18 +1277,19 @@ static int __init va_init(void)
 			       i, backend, ret);
 	}
 	/* Devices announced while HELLO was under way. */
-	schedule_work(&be->add_work);
+	queue_work(va_wq, &be->dev_work);
 	mutex_unlock(&be->add_mutex);
 	return 0;
 
 close:
 	argo_endpoint_close(be->ctrl);
-	/* An event may have queued them; they find be->stopping set. */
-	cancel_work_sync(&be->add_work);
-	cancel_work_sync(&be->remove_work);
+	/* An event may have queued it; it finds be->stopping set. */
+	cancel_work_sync(&be->dev_work);
 free:
 	kfree(be->rxbuf);
 	kfree(be);
+wq:
+	destroy_workqueue(va_wq);
 	return ret;
 }
 
@@ -1179,10 +1299,10 @@ static void __exit va_exit(void)
 
 	va_remove_all(be);
 	argo_endpoint_close(be->ctrl);
-	cancel_work_sync(&be->add_work);
-	cancel_work_sync(&be->remove_work);
+	cancel_work_sync(&be->dev_work);
 	kfree(be->rxbuf);
 	kfree(be);
+	destroy_workqueue(va_wq);
 }
 
 module_init(va_init);

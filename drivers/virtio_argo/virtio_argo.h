@@ -56,8 +56,7 @@ struct va_backend {
 	struct va_device *devs[VIRTIO_ARGO_MAX_DEVICES];
 	struct mutex add_mutex;	/* adding and removing devices */
 	DECLARE_BITMAP(add_pending, VIRTIO_ARGO_MAX_DEVICES);
-	struct work_struct add_work;
-	struct work_struct remove_work;
+	struct work_struct dev_work;	/* devices added and removed */
 	bool stopping;
 
 	atomic64_t ctrl_malformed;
@@ -97,6 +96,7 @@ struct va_chain {
 	u32 chk_done;
 	bool chk_started;
 	bool chk_last;
+	u32 tx_gen;		/* vad->tx_gen of the message that took it */
 };
 
 struct va_queue {
@@ -139,6 +139,7 @@ struct va_device {
 	u8 status;
 	bool registered;
 	bool removed;
+	bool cfg_missed;	/* EV_CONFIG before registration */
 
 	struct argo_endpoint *data;
 	u32 data_port;
@@ -151,6 +152,9 @@ struct va_device {
 	bool lost;		/* backend gone: fail every request */
 	u64 irq_pending;	/* queues irq_work interrupts */
 	struct work_struct irq_work;
+	struct work_struct tx_work;	/* sends past a kick's budget */
+	struct work_struct break_work;	/* virtio_break_device() */
+	u32 tx_gen;		/* messages built, to catch a head twice */
 	u32 session;
 	u32 rx_gen;
 	unsigned int nq;
@@ -182,6 +186,9 @@ static inline void va_stat_inc(struct va_device *vad, enum va_stat i)
 	atomic64_inc(&vad->stats.c[i]);
 }
 
+/* main.c: the transport's workqueue (it may serve memory reclaim) */
+extern struct workqueue_struct *va_wq;
+
 /* dma.c */
 extern const struct dma_map_ops va_dma_ops;
 void va_dma_setup(struct device *dev);
@@ -198,5 +205,6 @@ void va_vq_reset(struct va_device *vad);
 bool va_vq_notify(struct virtqueue *vq);
 void va_vq_break(struct va_device *vad, const char *why);
 void va_vq_fail_all(struct va_device *vad);
+void va_vq_quiesce(struct va_device *vad);
 
 #endif /* _VIRTIO_ARGO_H */

@@ -38,6 +38,13 @@
 #include "virtio_argo.h"
 
 #define VA_REC_CAP	(32 * 1024)
+/*
+ * Messages one kick sends before leaving the rest to tx_work: the kick path
+ * holds the data lock with interrupts off.  Each message carries up to the
+ * backend's largest message (1 MiB by default) and 32 KiB of records, so
+ * this bounds a kick's hypercalls, not its throughput.
+ */
+#define VA_TX_BUDGET	16
 
 /* ------------------------------------------------------------------ */
 /* Walking one chain of the driver's ring                             */
@@ -173,15 +180,28 @@ static int va_chain_scan(struct va_device *vad, struct va_queue *q, u16 head,
 	return 0;
 }
 
+/*
+ * Stop the data path for a driver's or backend's fault.  The virtio core
+ * is told from tx_work's context, never from here: this runs in the kick
+ * path, perhaps in softirq, where the core's locks must not be taken.
+ */
 void va_vq_break(struct va_device *vad, const char *why)
 {
-	if (!vad->broken)
-		dev_err(&vad->pdev->dev,
-			"device broken: %s; backend domain %u\n", why,
-			vad->be->domid);
+	lockdep_assert_held(&vad->lock);
+	if (vad->broken)
+		return;
+	dev_err(&vad->pdev->dev, "device broken: %s; backend domain %u\n",
+		why, vad->be->domid);
 	vad->broken = true;
-	if (vad->registered)
-		virtio_break_device(&vad->vdev);
+	queue_work(va_wq, &vad->break_work);
+}
+
+static void va_break_work(struct work_struct *work)
+{
+	struct va_device *vad = container_of(work, struct va_device,
+					     break_work);
+
+	virtio_break_device(&vad->vdev);
 }
 
 /* ------------------------------------------------------------------ */
@@ -326,7 +346,8 @@ static int va_tx_build(struct va_device *vad, unsigned int *niov)
 				if (head >= q->num)
 					return -EINVAL;
 				ch = &q->chains[head];
-				if (ch->in_flight)
+				/* In flight, or twice in this message. */
+				if (ch->in_flight || ch->tx_gen == vad->tx_gen)
 					return -EBUSY;
 				ret = va_chain_scan(vad, q, head, ch);
 				if (ret)
@@ -351,6 +372,7 @@ static int va_tx_build(struct va_device *vad, unsigned int *niov)
 			if (first) {
 				if (vad->started_n == vad->started_cap)
 					goto full;
+				ch->tx_gen = vad->tx_gen;
 				vad->started[vad->started_n].queue = qi;
 				vad->started[vad->started_n].head = head;
 				vad->started_n++;
@@ -412,6 +434,8 @@ static void va_tx_begin(struct va_device *vad)
 {
 	unsigned int i;
 
+	if (!++vad->tx_gen)
+		vad->tx_gen = 1;
 	for (i = 0; i < vad->nq; i++) {
 		struct va_queue *q = &vad->queues[i];
 
@@ -549,7 +573,7 @@ static void va_fail_locked(struct va_device *vad)
 			irq |= BIT_ULL(i);
 	if (irq) {
 		vad->irq_pending |= irq;
-		schedule_work(&vad->irq_work);
+		queue_work(va_wq, &vad->irq_work);
 	}
 }
 
@@ -595,15 +619,24 @@ void va_vq_fail_all(struct va_device *vad)
 	flush_work(&vad->irq_work);
 }
 
-/* Send what the driver made available, until done or the ring is full. */
+/*
+ * Send what the driver made available, until done, the ring is full or the
+ * budget is spent (tx_work then goes on).
+ */
 static void va_tx(struct va_device *vad)
 {
+	unsigned int sent = 0;
+
 	lockdep_assert_held(&vad->lock);
 
 	while (!vad->broken && !vad->tx_blocked && vad->queues) {
 		unsigned int niov;
 		int n, ret;
 
+		if (sent++ == VA_TX_BUDGET) {
+			queue_work(va_wq, &vad->tx_work);
+			return;
+		}
 		va_tx_begin(vad);
 		n = va_tx_build(vad, &niov);
 		if (n < 0) {
@@ -651,6 +684,17 @@ bool va_vq_notify(struct virtqueue *vq)
 	ok = !vad->broken;
 	spin_unlock_irqrestore(&vad->lock, flags);
 	return ok;
+}
+
+static void va_tx_work(struct work_struct *work)
+{
+	struct va_device *vad = container_of(work, struct va_device, tx_work);
+	unsigned long flags;
+
+	spin_lock_irqsave(&vad->lock, flags);
+	if (!vad->lost)
+		va_tx(vad);
+	spin_unlock_irqrestore(&vad->lock, flags);
 }
 
 static void va_data_tx_ready(struct argo_endpoint *ep, void *priv)
@@ -912,6 +956,8 @@ int va_vq_alloc(struct va_device *vad)
 {
 	vad->nq = vad->info.num_queues;
 	INIT_WORK(&vad->irq_work, va_irq_work);
+	INIT_WORK(&vad->tx_work, va_tx_work);
+	INIT_WORK(&vad->break_work, va_break_work);
 	vad->rec_cap = min_t(u32, vad->max_msg, VA_REC_CAP);
 	vad->recbuf = kzalloc(vad->rec_cap, GFP_KERNEL);
 	vad->started_cap = vad->rec_cap / sizeof(struct virtio_argo_chain);
@@ -991,11 +1037,14 @@ void va_vq_reset(struct va_device *vad)
 	unsigned long flags;
 	unsigned int i;
 
+	/* A break of the old session must not land on the new one. */
+	cancel_work_sync(&vad->break_work);
 	mutex_lock(&vad->rx_mutex);
 	spin_lock_irqsave(&vad->lock, flags);
 	do {
 		vad->session = get_random_u32();
 	} while (!vad->session);
+	vad->broken = false;
 	/* No callback after a reset, not even one failing chains before it. */
 	vad->irq_pending = 0;
 	for (i = 0; i < vad->nq; i++) {
@@ -1009,4 +1058,12 @@ void va_vq_reset(struct va_device *vad)
 	}
 	spin_unlock_irqrestore(&vad->lock, flags);
 	mutex_unlock(&vad->rx_mutex);
+}
+
+/* The device is unregistered: no work item of its may run after this. */
+void va_vq_quiesce(struct va_device *vad)
+{
+	cancel_work_sync(&vad->tx_work);
+	cancel_work_sync(&vad->break_work);
+	cancel_work_sync(&vad->irq_work);
 }
