@@ -14,7 +14,10 @@
  *              splitting of DATA_COMP completions.  Knows no device class.
  *   classes    blk.c (virtio-blk): struct vab_dev_class, one ops table per
  *              device class; it sees whole chains (the driver-written
- *              bytes, the size of the writable space) and completes them.
+ *              bytes, the size of the writable space) and completes them,
+ *              at once or later (a held chain).
+ *   loop       loop.c: file descriptor watches and timers for classes,
+ *              run by main.c's poll() loop.
  *
  * Everything runs in one thread (see Documentation/virtio-argo-backend.rst
  * for why); nothing here is thread-safe.
@@ -70,6 +73,8 @@ enum vab_log_level { VAB_LOG_DEBUG, VAB_LOG_INFO, VAB_LOG_WARN, VAB_LOG_ERROR };
 struct vab;
 struct vab_dev;
 struct vab_frontend;
+struct vab_loop;
+struct pollfd;
 
 /* One Argo endpoint of ours: a ring we registered and send from. */
 struct vab_ep {
@@ -96,6 +101,7 @@ struct vab_transport {
 enum vab_chain_state {
 	VAB_CHAIN_RECEIVING,	/* records still to come */
 	VAB_CHAIN_READY,	/* whole, waiting for memory to execute */
+	VAB_CHAIN_HELD,		/* executing: the class completes it later */
 	VAB_CHAIN_DONE,		/* completed, being sent back */
 };
 
@@ -136,6 +142,16 @@ struct vab_queue {
  * A device class: virtio-blk now; net, console, rng later.  Only request
  * is mandatory besides realize.  Each runs in the event loop and must not
  * block for long (see the document on synchronous file I/O).
+ *
+ * Held chains: request() may return without completing its chain (a
+ * console's receive buffer waiting for input, a rate-limited rng).  The
+ * chain is then HELD: the class keeps it (c->next is free for the class's
+ * own list) and completes it later, typically from a watch or timer
+ * callback; what it completes outside request() is sent by vab_kick().  A
+ * class that holds chains must have reset and stop: proto.c calls reset
+ * before it frees the device's chains (the class forgets or completes the
+ * ones it holds) and stop on SIGTERM (the class completes every chain it
+ * holds and every chain it is given from then on, at once).
  */
 struct vab_dev_class {
 	const char *name;		/* command-line option and log name */
@@ -155,12 +171,22 @@ struct vab_dev_class {
 	/* Configuration write of @len bytes at @off (checked); may be NULL. */
 	void (*config_write)(struct vab_dev *d, uint32_t off,
 			     const uint8_t *buf, uint32_t len);
-	/* RESET or DETACH: back to the initial state. */
+	/*
+	 * RESET, DETACH, HELLO again: back to the initial state.  Called
+	 * before proto.c frees the device's chains: drop every reference to
+	 * a held chain (or complete it); don't touch them afterwards.
+	 */
 	void (*reset)(struct vab_dev *d);
+	/* SIGTERM: complete every held chain now; hold none from now on. */
+	void (*stop)(struct vab_dev *d);
 	/* Make completed writes durable: 0 or -errno. */
 	int (*flush)(struct vab_dev *d);
 	/* SIGHUP: look at the backing store again (e.g. a resized disk). */
 	void (*refresh)(struct vab_dev *d);
+	/*
+	 * Free the class's state.  Its watches and timers are gone already;
+	 * its held chains are still allocated but freed by proto.c after.
+	 */
 	void (*destroy)(struct vab_dev *d);
 };
 
@@ -207,6 +233,8 @@ struct vab_dev {
 	uint32_t inflight;		/* chains holding a slot */
 	size_t mem_used;
 	size_t mem_limit;
+	bool pumping;			/* in vab_dev_pump() */
+	bool kick;			/* completed outside it: pump me */
 	struct vab_dev_stats stats;
 };
 
@@ -245,6 +273,8 @@ struct vab {
 	bool stopping;			/* SIGTERM: take no more requests */
 	uint8_t *txbuf;			/* one message being built */
 	size_t txbuf_cap;
+	bool kick;			/* a device has kick set */
+	struct vab_loop *loop;		/* loop.c's; NULL until first used */
 };
 
 /* log.c */
@@ -263,6 +293,42 @@ void vab_fe_vlog(struct vab_frontend *fe, struct vab_dev *d,
 		 enum vab_log_level lvl, const char *fmt, va_list ap)
 	__attribute__((format(printf, 4, 0)));
 int64_t vab_now_ms(void);
+
+/*
+ * loop.c: watches and timers for device classes (@d may be NULL for
+ * something no device owns).  Everything of a device is removed by
+ * vab_destroy().  Callbacks run from vab_loop_dispatch() and
+ * vab_loop_run_timers(); completions they make are sent right after.
+ */
+typedef void (*vab_fd_fn)(struct vab_dev *d, int fd, short revents,
+			  void *arg);
+/* Watch @fd for @events (POLLIN/POLLOUT; 0 paused): 0 or -errno. */
+int vab_watch_add(struct vab *b, struct vab_dev *d, int fd, short events,
+		  vab_fd_fn fn, void *arg);
+/* Change the events wanted (0: none, fd not polled at all). */
+void vab_watch_events(struct vab *b, int fd, short events);
+/* Stop watching @fd; safe from inside any callback. */
+void vab_watch_del(struct vab *b, int fd);
+typedef void (*vab_timer_fn)(struct vab_dev *d, void *arg);
+/* One-shot: fn at vab_now_ms() >= @at_ms; re-arming moves it; 0/-errno. */
+int vab_timer_arm(struct vab *b, struct vab_dev *d, int64_t at_ms,
+		  vab_timer_fn fn, void *arg);
+void vab_timer_cancel(struct vab *b, struct vab_dev *d, vab_timer_fn fn,
+		      void *arg);
+/*
+ * For main.c's poll loop.  vab_loop_fill() returns the number of entries
+ * the watches need and writes them only if that is at most @max;
+ * vab_loop_dispatch() takes what poll() made of exactly those entries.
+ * vab_loop_timeout() is @timeout (ms, -1: none) shortened to the next
+ * timer.
+ */
+unsigned int vab_loop_fill(struct vab *b, struct pollfd *p, unsigned int max);
+void vab_loop_dispatch(struct vab *b, const struct pollfd *p, unsigned int n);
+int vab_loop_timeout(struct vab *b, int timeout);
+void vab_loop_run_timers(struct vab *b);
+/* For proto.c: a device goes (its watches, timers); the whole loop. */
+void vab_loop_dev_gone(struct vab *b, struct vab_dev *d);
+void vab_loop_free(struct vab *b);
 
 /* proto.c: setting up */
 void vab_init(struct vab *b, uint16_t domain, const struct vab_transport *t);
@@ -299,6 +365,13 @@ void vab_chain_complete(struct vab_dev *d, struct vab_chain *c, uint8_t *in,
 			const void *tail, uint8_t tail_len);
 /* The class changed config[]: new generation, EV_CONFIG to the frontend. */
 void vab_dev_config_changed(struct vab_dev *d);
+/* Send what was completed outside a device's own pump (see held chains). */
+void vab_kick(struct vab *b);
+/* A malformed chain: counted for the device and frontend, logged. */
+void vab_dev_malformed(struct vab_dev *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* A size in bytes with an optional K or M suffix: 0 or -EINVAL. */
+int vab_parse_size(const char *s, uint64_t max, uint64_t *out);
 
 /* blk.c */
 extern const struct vab_dev_class vab_blk_class;

@@ -159,18 +159,17 @@ static struct pollfd *vab_pfd(struct pollfd *pfds, unsigned int *n,
 	return p;
 }
 
+/*
+ * The pollfd array: the signalfd, then every ring (a control ring per
+ * frontend, a data ring per device), then the device classes' watches
+ * (loop.c), whose number changes: the array grows to fit.
+ */
 static int vab_run(struct vab *b, int sigfd)
 {
-	unsigned int nfds = 1, n, f, i;
-	struct pollfd *pfds;
+	unsigned int cap = 0, n, nw, f, i;
+	struct pollfd *pfds = NULL;
 	int64_t deadline = 0;
 	int timeout, forced = 0;
-
-	for (f = 0; f < b->nfes; f++)
-		nfds += 1 + b->fes[f]->ndevs;
-	pfds = calloc(nfds, sizeof(*pfds));
-	if (!pfds)
-		return -ENOMEM;
 
 	for (;;) {
 		struct signalfd_siginfo si;
@@ -189,6 +188,24 @@ static int vab_run(struct vab *b, int sigfd)
 		} else {
 			timeout = -1;
 		}
+		timeout = vab_loop_timeout(b, timeout);
+
+		n = 1;
+		for (f = 0; f < b->nfes; f++)
+			n += 1 + b->fes[f]->ndevs;
+		nw = vab_loop_fill(b, NULL, 0);
+		if (n + nw > cap) {
+			struct pollfd *p = realloc(pfds, (n + nw) * sizeof(*p));
+
+			if (!p) {
+				vab_log(VAB_LOG_ERROR, "out of memory");
+				free(pfds);
+				return -ENOMEM;
+			}
+			pfds = p;
+			cap = n + nw;
+		}
+		nw = vab_loop_fill(b, pfds + n, cap - n);
 
 		n = 0;
 		pfds[n].fd = sigfd;
@@ -202,7 +219,7 @@ static int vab_run(struct vab *b, int sigfd)
 				vab_pfd(pfds, &n, &fe->devs[i]->ep,
 					vab_dev_rx_ready(fe->devs[i]));
 		}
-		if (poll(pfds, n, timeout) < 0) {
+		if (poll(pfds, n + nw, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			vab_log(VAB_LOG_ERROR, "poll: %s", strerror(errno));
@@ -248,6 +265,8 @@ static int vab_run(struct vab *b, int sigfd)
 					vab_rx(&d->ep, NULL, d);
 			}
 		}
+		vab_loop_dispatch(b, pfds + n, nw);
+		vab_loop_run_timers(b);
 	}
 	free(pfds);
 	return 0;

@@ -57,6 +57,17 @@ static void vab_bad(struct vab_frontend *fe, struct vab_dev *d,
 	vab_fe_log(fe, d, VAB_LOG_WARN, "malformed: %s", what);
 }
 
+void vab_dev_malformed(struct vab_dev *d, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	vab_bad(d->fe, d, "%s", what);
+}
+
 /* Handler result: the reply was queued by the handler itself. */
 #define VAB_REPLIED	(-1)
 
@@ -155,7 +166,7 @@ struct vab_dev *vab_dev_new(struct vab *b, uint16_t fe_domid,
 }
 
 /* A size in bytes with an optional K or M suffix (powers of 1024). */
-static int vab_parse_size(const char *s, uint64_t max, uint64_t *out)
+int vab_parse_size(const char *s, uint64_t max, uint64_t *out)
 {
 	unsigned long long v;
 	char *end;
@@ -227,6 +238,12 @@ void vab_chain_complete(struct vab_dev *d, struct vab_chain *c, uint8_t *in,
 			uint32_t in_buf_len, uint32_t written,
 			const void *tail, uint8_t tail_len)
 {
+	if (c->state == VAB_CHAIN_DONE) {
+		vab_fe_log(d->fe, d, VAB_LOG_ERROR,
+			   "bug: chain %u:%u completed twice", c->queue, c->id);
+		free(in);
+		return;
+	}
 	if (written > c->in_len) {
 		vab_fe_log(d->fe, d, VAB_LOG_ERROR,
 			   "bug: chain %u:%u wrote %u of %u bytes",
@@ -257,6 +274,11 @@ void vab_chain_complete(struct vab_dev *d, struct vab_chain *c, uint8_t *in,
 	c->next = NULL;
 	*d->comp_tail = c;
 	d->comp_tail = &c->next;
+	/* From a callback or another device: vab_kick() sends it. */
+	if (!d->pumping) {
+		d->kick = true;
+		d->b->kick = true;
+	}
 }
 
 /* A chain that cannot be executed: the class's error completion. */
@@ -318,6 +340,9 @@ static void vab_dev_reset(struct vab_dev *d)
 {
 	unsigned int qi;
 
+	/* First: the class lets go of the chains it holds. */
+	if (d->cls->reset)
+		d->cls->reset(d);
 	vab_dev_drop_chains(d);
 	for (qi = 0; qi < d->num_queues; qi++) {
 		free(d->queues[qi].slots);
@@ -328,8 +353,6 @@ static void vab_dev_reset(struct vab_dev *d)
 	d->ep.tx_blocked = false;
 	if (d->b->t.discard_rx)
 		d->b->t.discard_rx(d->b->t.ctx, &d->ep);
-	if (d->cls->reset)
-		d->cls->reset(d);
 }
 
 /* ---- Completions out -------------------------------------------------- */
@@ -474,6 +497,8 @@ static void vab_dev_pump(struct vab_dev *d)
 {
 	struct vab_chain *c;
 
+	d->pumping = true;
+	d->kick = false;
 	do {
 		while ((c = d->ready) &&
 		       (!d->comp ||
@@ -483,15 +508,35 @@ static void vab_dev_pump(struct vab_dev *d)
 				d->ready_tail = &d->ready;
 			c->next = NULL;
 			d->cls->request(d, c);
-			if (c->state != VAB_CHAIN_DONE) {
+			if (c->state != VAB_CHAIN_READY)
+				continue;
+			if (!d->cls->stop || !d->cls->reset) {
 				vab_fe_log(d->fe, d, VAB_LOG_ERROR,
 					   "bug: chain %u:%u not completed",
 					   c->queue, c->id);
 				vab_chain_fail(d, c);
+				continue;
 			}
+			c->state = VAB_CHAIN_HELD;
+			if (d->b->stopping)
+				d->cls->stop(d);
 		}
 	} while (d->comp && d->attached && !d->ep.tx_blocked &&
 		 vab_dev_send_one(d));
+	d->pumping = false;
+}
+
+void vab_kick(struct vab *b)
+{
+	uint32_t f, i;
+
+	while (b->kick) {
+		b->kick = false;
+		for (f = 0; f < b->nfes; f++)
+			for (i = 0; i < b->fes[f]->ndevs; i++)
+				if (b->fes[f]->devs[i]->kick)
+					vab_dev_pump(b->fes[f]->devs[i]);
+	}
 }
 
 void vab_dev_tx(struct vab_dev *d)
@@ -765,6 +810,8 @@ void vab_data_rx(struct vab_dev *d, uint16_t src, uint32_t src_port,
 		data += le32toh(rec.len);
 	}
 	vab_dev_pump(d);
+	/* A request of this device may have completed another's chains. */
+	vab_kick(d->b);
 }
 
 /* ---- Control: sending ---------------------------------------------------- */
@@ -1353,9 +1400,12 @@ void vab_stop(struct vab *b)
 					    VAB_CHAIN_RECEIVING)
 						vab_chain_fail(d, q->slots[id]);
 			}
+			if (d->cls->stop)
+				d->cls->stop(d);
 			vab_dev_pump(d);
 		}
 	}
+	vab_kick(b);
 }
 
 bool vab_idle(const struct vab *b)
@@ -1420,11 +1470,13 @@ void vab_destroy(struct vab *b)
 			struct vab_dev *d = fe->devs[i];
 			unsigned int qi;
 
+			/* Its callbacks, then the class, then its chains. */
+			vab_loop_dev_gone(b, d);
+			if (d->cls->destroy)
+				d->cls->destroy(d);
 			vab_dev_drop_chains(d);
 			for (qi = 0; qi < d->num_queues; qi++)
 				free(d->queues[qi].slots);
-			if (d->cls->destroy)
-				d->cls->destroy(d);
 			free(d);
 		}
 		while ((m = fe->txq)) {
@@ -1433,6 +1485,7 @@ void vab_destroy(struct vab *b)
 		}
 		free(fe);
 	}
+	vab_loop_free(b);
 	free(b->txbuf);
 	memset(b, 0, sizeof(*b));
 }
