@@ -3,7 +3,8 @@
  * virtio-argo-backend: serve virtio devices to other domains over Argo.
  *
  *   virtio-argo-backend [--domain D] [--log-level LEVEL]
- *       --blk frontend=F,file=PATH[,readonly=on][,num-queues=N]... ...
+ *       --blk frontend=F,file=PATH[,readonly=on][,num-queues=N]...
+ *       --rng frontend=F[,rate=BYTES_PER_SEC][,burst=BYTES] ...
  *
  * This file is the process: command line, the /dev/argo transport (one
  * non-blocking endpoint per ring: a control ring per frontend, a data ring
@@ -277,15 +278,19 @@ static int vab_run(struct vab *b, int sigfd)
 static void vab_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: %s [--domain D] [--log-level LEVEL] --blk PROPS [--blk PROPS]...\n"
+		"usage: %s [--domain D] [--log-level LEVEL] --CLASS PROPS...\n"
 		"\n"
 		"Serve virtio devices to frontend domains over Argo (/dev/argo).\n"
 		"\n"
 		"  --domain D          domain to act as: self (default) or, under the\n"
 		"                      loopback provider, a virtual domain number\n"
 		"  --log-level LEVEL   debug, info (default), warn or error\n"
-		"  --blk PROPS         a virtio-blk device; PROPS is key=value,...:\n"
+		"\n"
+		"One option per device, PROPS being key=value,...; every device takes:\n"
 		"      frontend=D        the frontend domain (required)\n"
+		"      ring-size=BYTES   our data ring, 16K..16M-64 (2M)\n"
+		"      max-memory=BYTES  memory held for the device's requests (64M)\n"
+		"  --blk PROPS         a virtio-blk disk:\n"
 		"      file=PATH         disk image or block device (required)\n"
 		"      readonly=on|off   offer a read-only disk (off)\n"
 		"      num-queues=N      request queues, 1..64 (1)\n"
@@ -293,9 +298,10 @@ static void vab_usage(FILE *f)
 		"      serial=STR        GET_ID string, up to 20 bytes (empty)\n"
 		"      discard=on|off    offer DISCARD (on; off when read-only)\n"
 		"      write-zeroes=on|off  offer WRITE_ZEROES (on; off when read-only)\n"
-		"      ring-size=BYTES   our data ring, 16K..16M-64 (2M)\n"
-		"      max-memory=BYTES  memory held for the device's requests (64M)\n"
-		"    \",,\" stands for a comma inside a value.\n"
+		"  --rng PROPS         a virtio-rng entropy source (getrandom):\n"
+		"      rate=BYTES        bytes per second the frontend may take (no limit)\n"
+		"      burst=BYTES       bytes it may take at once (one second's worth)\n"
+		"Sizes take K and M suffixes; \",,\" stands for a comma inside a value.\n"
 		"\n"
 		"Devices get indexes 0, 1, ... per frontend in command-line order.\n"
 		"SIGTERM/SIGINT: finish, flush, exit 0.  SIGHUP: re-read disk sizes.\n",
@@ -306,6 +312,7 @@ static const struct option vab_options[] = {
 	{ "domain", required_argument, NULL, 'd' },
 	{ "log-level", required_argument, NULL, 'l' },
 	{ "blk", required_argument, NULL, 'b' },
+	{ "rng", required_argument, NULL, 'r' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -342,6 +349,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'b':
+		case 'r':
 			break;
 		case 'h':
 			vab_usage(stdout);
@@ -359,7 +367,11 @@ int main(int argc, char **argv)
 	vab_init(&b, domain, &t);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", vab_options, NULL)) != -1) {
-		if (c == 'b' && vab_add_device(&b, &vab_blk_class, optarg)) {
+		const struct vab_dev_class *cls =
+			c == 'b' ? &vab_blk_class :
+			c == 'r' ? &vab_rng_class : NULL;
+
+		if (cls && vab_add_device(&b, cls, optarg)) {
 			vab_destroy(&b);
 			return 2;
 		}

@@ -1052,6 +1052,228 @@ static void t_held_without_stop(void)
 	hold_of(d)->n = 0;
 }
 
+/* ---- Cases: virtio-rng ------------------------------------------------------------- */
+
+/* The event loop for @ms milliseconds, as main.c runs it. */
+static void run_loop(int ms)
+{
+	int64_t end = vab_now_ms() + ms;
+	struct pollfd p[64];
+
+	for (;;) {
+		int64_t left = end - vab_now_ms();
+		unsigned int n;
+
+		if (left <= 0)
+			break;
+		n = vab_loop_fill(&b, p, ARRAY_SIZE(p));
+		if (n > ARRAY_SIZE(p))
+			abort();
+		if (poll(p, n, vab_loop_timeout(&b, (int)left)) > 0)
+			vab_loop_dispatch(&b, p, n);
+		vab_loop_run_timers(&b);
+	}
+}
+
+static struct vab_dev *rng_dev(uint16_t fe, const char *props)
+{
+	char arg[128];
+	uint32_t i;
+
+	snprintf(arg, sizeof(arg), "frontend=%u%s%s", fe, *props ? "," : "",
+		 props);
+	if (vab_add_device(&b, &vab_rng_class, arg))
+		return NULL;
+	for (i = 0; i < b.nfes; i++)
+		if (b.fes[i]->domid == fe)
+			return b.fes[i]->devs[b.fes[i]->ndevs - 1];
+	return NULL;
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	while (n--)
+		if (*p++)
+			return false;
+	return true;
+}
+
+static void t_rng_fills(void)
+{
+	struct vab_dev *d = rng_dev(FE1, "");
+	struct desc three[3] = { { 16, W }, { 1, W }, { 31, W } };
+
+	CHECK(d && d->cls->device_id == 4 && d->num_queues == 1 &&
+	      d->config_len == 0 && d->features_offered == 1ULL << 32);
+	CHECK(d && up(d, 64));
+	if (!d || !d->status)
+		return;
+	chain_in(d, 0, 0, 32);
+	chain_in(d, 0, 1, 32);
+	chain(d, 0, 2, three, 3, NULL);
+	CHECK(done(d, 0, 0, 32) && done(d, 0, 1, 32) && done(d, 0, 2, 48));
+	CHECK(!all_zero(comp(d, 0, 0)->buf, 32));
+	CHECK(memcmp(comp(d, 0, 0)->buf, comp(d, 0, 1)->buf, 32));
+	/* A huge buffer gets a chunk of it. */
+	chain_in(d, 0, 3, VIRTIO_ARGO_MAX_CHAIN_BYTES);
+	CHECK(done(d, 0, 3, 64U << 10));
+	CHECK(!all_zero(comp(d, 0, 3)->buf + (60U << 10), 4096));
+	CHECK(d->stats.malformed == 0 && d->inflight == 0 && !comp_bad);
+}
+
+/* Readable bytes, no writable byte: malformed, completed empty. */
+static void t_rng_malformed(void)
+{
+	struct vab_dev *d = rng_dev(FE1, "");
+	struct desc mixed[2] = { { 4, 0 }, { 16, W } };
+	struct desc zero[1] = { { 0, W } };
+	struct desc zeros[2] = { { 0, 0 }, { 0, W } };
+
+	CHECK(d && up(d, 64));
+	if (!d || !d->status)
+		return;
+	chain_out(d, 0, 0, "abcd", 4);
+	chain(d, 0, 1, mixed, 2, "abcd");
+	chain(d, 0, 2, zero, 1, NULL);
+	chain(d, 0, 3, zeros, 2, NULL);
+	chain_out(d, 0, 4, NULL, 0);
+	CHECK(done(d, 0, 0, 0) && done(d, 0, 1, 0) && done(d, 0, 2, 0) &&
+	      done(d, 0, 3, 0) && done(d, 0, 4, 0));
+	CHECK(d->stats.malformed == 5 && d->fe->malformed == 5);
+	/* A huge readable chain: the same, and nothing kept of it. */
+	{
+		uint8_t *big = calloc(1, 1U << 20);
+
+		CHECK(big);
+		if (big)
+			chain_out(d, 0, 5, big, 1U << 20);
+		free(big);
+	}
+	CHECK(done(d, 0, 5, 0) && d->mem_used == 0);
+	/* Still serves. */
+	chain_in(d, 0, 6, 8);
+	CHECK(done(d, 0, 6, 8) && d->inflight == 0 && !comp_bad);
+}
+
+/* rate=1000,burst=100: 100 at once, then 1 byte per ms, in order. */
+static void t_rng_rate_limit(void)
+{
+	struct vab_dev *d = rng_dev(FE1, "rate=1000,burst=100");
+	struct vab_dev *free_dev = rng_dev(FE1, "");
+	int64_t start = vab_now_ms(), elapsed;
+	uint32_t total = 0, i;
+	int t;
+
+	CHECK(d && free_dev && up(d, 64) && up(free_dev, 64));
+	if (!d || !d->status || !free_dev->status)
+		return;
+	chain_in(d, 0, 0, 64);
+	CHECK(done(d, 0, 0, 64));
+	chain_in(d, 0, 1, 64);			/* 36 left: held */
+	chain_in(d, 0, 2, 8);			/* behind it, though 8 fit */
+	CHECK(!comp(d, 0, 1)->done && !comp(d, 0, 2)->done);
+	CHECK(d->inflight == 2);
+	t = vab_loop_timeout(&b, -1);
+	CHECK(t >= 1 && t <= 29);		/* 28 bytes at 1 per ms */
+	/* Another device is not limited by it. */
+	chain_in(free_dev, 0, 0, 4096);
+	CHECK(done(free_dev, 0, 0, 4096));
+	run_loop(60);
+	CHECK(done(d, 0, 1, 64) && done(d, 0, 2, 8));
+	/* A chain larger than the bucket gets the bucket, once full. */
+	chain_in(d, 0, 3, 1000);
+	CHECK(!comp(d, 0, 3)->done);
+	run_loop(150);
+	CHECK(done(d, 0, 3, 100));
+	/* However fast it asks, no more than burst + rate * t. */
+	for (i = 0; i < 32; i++)
+		chain_in(d, 0, (uint16_t)(10 + i), 50);
+	run_loop(200);
+	elapsed = vab_now_ms() - start;
+	for (i = 0; i < 64; i++)
+		if (comp(d, 0, (uint16_t)i)->done)
+			total += comp(d, 0, (uint16_t)i)->written;
+	CHECK(total <= 100 + elapsed + 1);
+	CHECK(total >= 64 + 8 + 100 + 50);	/* and it does give */
+	CHECK(d->stats.malformed == 0 && !comp_bad);
+}
+
+/* Held chains through RESET, HELLO again and SIGTERM. */
+static void t_rng_held_lifecycle(void)
+{
+	struct vab_dev *d = rng_dev(FE1, "rate=1,burst=1");
+
+	CHECK(d && up(d, 64));
+	if (!d || !d->status)
+		return;
+	chain_in(d, 0, 0, 8);
+	CHECK(done(d, 0, 0, 1));
+	chain_in(d, 0, 1, 8);
+	chain_in(d, 0, 2, 8);
+	CHECK(d->inflight == 2 && vab_loop_timeout(&b, -1) > 500);
+	CHECK(simple(d->fe, VIRTIO_ARGO_T_RESET, d->handle) == 0);
+	CHECK(d->inflight == 0 && d->mem_used == 0);
+	CHECK(vab_loop_timeout(&b, -1) == -1);	/* timer gone */
+	clear_sent();
+	comps_reset();
+	CHECK(up(d, 64));
+	chain_in(d, 0, 1, 8);			/* the bucket is still empty */
+	CHECK(d->inflight == 1);
+	CHECK(hello(d->fe) == 0 && d->inflight == 0);
+	CHECK(vab_loop_timeout(&b, -1) == -1);
+	clear_sent();
+	comps_reset();
+	CHECK(up(d, 64));
+	chain_in(d, 0, 4, 8);
+	chain_in(d, 0, 5, 8);
+	CHECK(d->inflight == 2);
+	vab_stop(&b);
+	CHECK(done(d, 0, 4, 0) && done(d, 0, 5, 0));
+	CHECK(d->inflight == 0 && vab_idle(&b) && !comp_bad);
+	CHECK(vab_loop_timeout(&b, -1) == -1);
+}
+
+/* Chains held at destruction are freed (ASan: no leak). */
+static void t_rng_held_destroy(void)
+{
+	struct vab_dev *d = rng_dev(FE1, "rate=1,burst=1");
+
+	CHECK(d && up(d, 64));
+	if (!d || !d->status)
+		return;
+	chain_in(d, 0, 0, 8);
+	chain_in(d, 0, 1, 8);
+	chain_in(d, 0, 2, 8);
+	CHECK(d->inflight == 2);
+}
+
+static void t_rng_options(void)
+{
+	static const char *const bad[] = {
+		"rate=x", "rate=-1", "rate=2G", "rate=2048M", "burst=0",
+		"burst=10", "rate=10,burst=0", "rate=10,burst=2048M",
+		"rate=10,rate=20", "bogus=1", "file=/dev/null",
+	};
+	unsigned int i;
+	struct vab_dev *d;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		vab_init(&b, 0, &transport);
+		if (rng_dev(FE1, bad[i])) {
+			printf("    # accepted: %s\n", bad[i]);
+			case_failed = 1;
+		}
+		vab_destroy(&b);
+	}
+	vab_init(&b, 0, &transport);
+	d = rng_dev(FE1, "rate=4K,ring-size=16K");
+	CHECK(d && d->ep.ring_size == 16384);
+	d = rng_dev(FE1, "rate=0");
+	CHECK(d);
+	d = rng_dev(FE2, "rate=1M,burst=1K");
+	CHECK(d && d->index == 0);
+}
+
 /* ---- Main -------------------------------------------------------------------------- */
 
 struct tcase {
@@ -1070,6 +1292,12 @@ static const struct tcase cases[] = {
 	{ "held_chains_reset_detach_hello", t_held_reset },
 	{ "held_chains_stop", t_held_stop },
 	{ "held_chain_without_stop", t_held_without_stop },
+	{ "rng_fills_writable_buffers", t_rng_fills },
+	{ "rng_malformed_chains", t_rng_malformed },
+	{ "rng_rate_limit", t_rng_rate_limit },
+	{ "rng_held_reset_hello_stop", t_rng_held_lifecycle },
+	{ "rng_held_at_destroy", t_rng_held_destroy },
+	{ "rng_options", t_rng_options },
 };
 
 int main(void)
