@@ -262,6 +262,7 @@ struct vab_frontend {
 	uint32_t rl_count;
 	uint32_t rl_suppressed;
 	uint64_t malformed;
+	uint64_t unknown_handles;	/* requests naming no device of its own */
 };
 
 struct vab {

@@ -961,6 +961,7 @@ static struct vab_dev *vab_req_dev(const struct vab_req *rq)
 	for (i = 0; rq->dev && i < fe->ndevs; i++)
 		if (fe->devs[i]->handle == rq->dev)
 			return fe->devs[i];
+	fe->unknown_handles++;
 	vab_fe_log(fe, NULL, VAB_LOG_INFO, "%s for unknown device handle %#x",
 		   vab_req_name(rq->type), rq->dev);
 	return NULL;

@@ -843,6 +843,7 @@ static void t_foreign_handle(void)
 	m = ctrl(fe1, VIRTIO_ARGO_T_CONFIG_WRITE, other, buf,
 		 sizeof(struct virtio_argo_config_access));
 	CHECK(st(m) == VIRTIO_ARGO_S_NODEV);
+	CHECK(fe1->unknown_handles == 9 && fe2->unknown_handles == 0);
 	/* Frontend 2's device is untouched. */
 	CHECK(dev(fe2, 0)->status == 0x0f && dev(fe2, 0)->attached);
 	CHECK(simple(fe1, VIRTIO_ARGO_T_PING, mine) == VIRTIO_ARGO_S_OK);
