@@ -378,6 +378,8 @@ int vab_parse_size(const char *s, uint64_t max, uint64_t *out);
 extern const struct vab_dev_class vab_blk_class;
 /* rng.c */
 extern const struct vab_dev_class vab_rng_class;
+/* console.c */
+extern const struct vab_dev_class vab_console_class;
 
 /* Little-endian helpers for byte buffers of unknown alignment. */
 static inline uint16_t vab_get16(const void *p)

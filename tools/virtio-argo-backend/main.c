@@ -4,7 +4,8 @@
  *
  *   virtio-argo-backend [--domain D] [--log-level LEVEL]
  *       --blk frontend=F,file=PATH[,readonly=on][,num-queues=N]...
- *       --rng frontend=F[,rate=BYTES_PER_SEC][,burst=BYTES] ...
+ *       --rng frontend=F[,rate=BYTES_PER_SEC][,burst=BYTES]
+ *       --console frontend=F,pty[,pty-link=PATH] | frontend=F,socket=PATH ...
  *
  * This file is the process: command line, the /dev/argo transport (one
  * non-blocking endpoint per ring: a control ring per frontend, a data ring
@@ -301,6 +302,11 @@ static void vab_usage(FILE *f)
 		"  --rng PROPS         a virtio-rng entropy source (getrandom):\n"
 		"      rate=BYTES        bytes per second the frontend may take (no limit)\n"
 		"      burst=BYTES       bytes it may take at once (one second's worth)\n"
+		"  --console PROPS     a virtio-console (hvc0 in a Linux guest), one of:\n"
+		"      pty               on a new pseudo-terminal (its path is logged)\n"
+		"      pty-link=PATH     and a symlink to it at PATH\n"
+		"      socket=PATH       on a unix socket listening at PATH, one client\n"
+		"                        at a time (output discarded while none)\n"
 		"Sizes take K and M suffixes; \",,\" stands for a comma inside a value.\n"
 		"\n"
 		"Devices get indexes 0, 1, ... per frontend in command-line order.\n"
@@ -313,6 +319,7 @@ static const struct option vab_options[] = {
 	{ "log-level", required_argument, NULL, 'l' },
 	{ "blk", required_argument, NULL, 'b' },
 	{ "rng", required_argument, NULL, 'r' },
+	{ "console", required_argument, NULL, 'c' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -350,6 +357,7 @@ int main(int argc, char **argv)
 			break;
 		case 'b':
 		case 'r':
+		case 'c':
 			break;
 		case 'h':
 			vab_usage(stdout);
@@ -369,7 +377,8 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", vab_options, NULL)) != -1) {
 		const struct vab_dev_class *cls =
 			c == 'b' ? &vab_blk_class :
-			c == 'r' ? &vab_rng_class : NULL;
+			c == 'r' ? &vab_rng_class :
+			c == 'c' ? &vab_console_class : NULL;
 
 		if (cls && vab_add_device(&b, cls, optarg)) {
 			vab_destroy(&b);

@@ -23,6 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "../backend.h"
@@ -1274,6 +1277,538 @@ static void t_rng_options(void)
 	CHECK(d && d->index == 0);
 }
 
+/* ---- Cases: virtio-console ----------------------------------------------------------- */
+
+#define RXQ	0
+#define TXQ	1
+
+static char tmpdir[64];
+static char sock_path[128];
+
+static void mk_tmpdir(void)
+{
+	const char *t = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+
+	snprintf(tmpdir, sizeof(tmpdir), "%s/vab-con-XXXXXX", t);
+	if (!mkdtemp(tmpdir))
+		abort();
+	snprintf(sock_path, sizeof(sock_path), "%s/console.sock", tmpdir);
+}
+
+static void rm_tmpdir(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	if (system(cmd))
+		printf("    # could not remove %s\n", tmpdir);
+}
+
+static struct vab_dev *con_dev(uint16_t fe, const char *props)
+{
+	char arg[256];
+	uint32_t i;
+
+	snprintf(arg, sizeof(arg), "frontend=%u,%s", fe, props);
+	if (vab_add_device(&b, &vab_console_class, arg))
+		return NULL;
+	for (i = 0; i < b.nfes; i++)
+		if (b.fes[i]->domid == fe)
+			return b.fes[i]->devs[b.fes[i]->ndevs - 1];
+	return NULL;
+}
+
+/* A console on a socket in the temporary directory, up to DRIVER_OK. */
+static struct vab_dev *con_socket(void)
+{
+	char props[160];
+	struct vab_dev *d;
+
+	snprintf(props, sizeof(props), "socket=%s", sock_path);
+	d = con_dev(FE1, props);
+	if (!d || !up(d, 64))
+		return NULL;
+	return d;
+}
+
+/* A connected client (non-blocking), accepted by the backend. */
+static int client(void)
+{
+	struct sockaddr_un a;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	memcpy(a.sun_path, sock_path, strlen(sock_path));
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) ||
+	    fcntl(fd, F_SETFL, O_NONBLOCK))
+		abort();
+	run_loop(10);
+	return fd;
+}
+
+/* Everything readable on @fd now, appended to @buf (of @cap). */
+static size_t drain(int fd, uint8_t *buf, size_t len, size_t cap)
+{
+	for (;;) {
+		ssize_t n = read(fd, buf + len, cap - len);
+
+		if (n <= 0 || (size_t)n == cap - len)
+			return n > 0 ? len + (size_t)n : len;
+		len += (size_t)n;
+	}
+}
+
+/* Read and count everything readable on @fd now. */
+static size_t discard(int fd)
+{
+	uint8_t sink[65536];
+	size_t n = 0;
+	ssize_t r;
+
+	while ((r = read(fd, sink, sizeof(sink))) > 0)
+		n += (size_t)r;
+	return n;
+}
+
+static void t_con_device(void)
+{
+	struct vab_dev *d;
+
+	mk_tmpdir();
+	d = con_socket();
+	CHECK(d && d->cls->device_id == 3 && d->num_queues == 2);
+	CHECK(d && d->features_offered == 1ULL << 32 && d->config_len == 8);
+	/* cols, rows 0 (no F_SIZE); max_nr_ports 1 (no F_MULTIPORT). */
+	CHECK(d && vab_get32(d->config) == 0 && vab_get32(d->config + 4) == 1);
+	CHECK(access(sock_path, F_OK) == 0);
+	vab_destroy(&b);
+	CHECK(access(sock_path, F_OK) != 0);	/* removed at exit */
+	rm_tmpdir();
+}
+
+static void t_con_socket_both_ways(void)
+{
+	struct vab_dev *d;
+	uint8_t got[64];
+	size_t n;
+	int c;
+
+	mk_tmpdir();
+	d = con_socket();
+	CHECK(d);
+	if (!d)
+		goto out;
+	/* No client: output is discarded but completed, input held. */
+	chain_out(d, TXQ, 0, "lost", 4);
+	CHECK(done(d, TXQ, 0, 0));
+	chain_in(d, RXQ, 0, 16);
+	chain_in(d, RXQ, 1, 16);
+	run_loop(5);
+	CHECK(!comp(d, RXQ, 0)->done);
+	c = client();
+	CHECK(write(c, "hello", 5) == 5);
+	run_loop(10);
+	CHECK(done(d, RXQ, 0, 5) && !memcmp(comp(d, RXQ, 0)->buf, "hello", 5));
+	CHECK(!comp(d, RXQ, 1)->done);
+	chain_out(d, TXQ, 1, "world", 5);
+	CHECK(done(d, TXQ, 1, 0));		/* written at once */
+	n = drain(c, got, 0, sizeof(got));
+	CHECK(n == 5 && !memcmp(got, "world", 5));	/* "lost" is gone */
+	/* A chain is filled with what there is, up to its size. */
+	CHECK(write(c, "0123456789abcdefXYZ", 19) == 19);
+	chain_in(d, RXQ, 2, 16);
+	run_loop(10);
+	CHECK(done(d, RXQ, 1, 16) && !memcmp(comp(d, RXQ, 1)->buf,
+					     "0123456789abcdef", 16));
+	CHECK(done(d, RXQ, 2, 3) && !memcmp(comp(d, RXQ, 2)->buf, "XYZ", 3));
+	CHECK(!comp_bad && d->stats.malformed == 0);
+	close(c);
+out:
+	vab_destroy(&b);
+	rm_tmpdir();
+}
+
+/* A peer that does not read: chains held, nothing lost, in order. */
+static void t_con_output_flow_control(void)
+{
+	enum { CHUNK = 32 << 10, N = 48 };
+	uint8_t *chunk = malloc(CHUNK), *got = malloc(N * CHUNK);
+	struct vab_dev *d;
+	unsigned int i, held;
+	size_t n = 0;
+	int c;
+
+	mk_tmpdir();
+	d = con_socket();
+	CHECK(d && chunk && got);
+	if (!d || !chunk || !got)
+		goto out;
+	c = client();
+	for (i = 0; i < N; i++) {
+		memset(chunk, 'a' + i % 26, CHUNK);
+		chain_out(d, TXQ, (uint16_t)i, chunk, CHUNK);
+	}
+	for (held = 0, i = 0; i < N; i++)
+		held += !comp(d, TXQ, (uint16_t)i)->done;
+	CHECK(held > 0 && held < N);		/* the socket took some */
+	CHECK(d->inflight == held);
+	/* In order: a completed chain never follows a held one. */
+	for (i = 1; i < N; i++)
+		CHECK(comp(d, TXQ, (uint16_t)i)->done <=
+		      comp(d, TXQ, (uint16_t)(i - 1))->done);
+	for (i = 0; i < 400 && n < (size_t)N * CHUNK; i++) {
+		n = drain(c, got, n, (size_t)N * CHUNK);
+		run_loop(1);
+	}
+	CHECK(n == (size_t)N * CHUNK);
+	for (i = 0; i < N; i++)
+		CHECK(done(d, TXQ, (uint16_t)i, 0) &&
+		      got[(size_t)i * CHUNK] == 'a' + i % 26 &&
+		      got[(size_t)i * CHUNK + CHUNK - 1] == 'a' + i % 26);
+	CHECK(d->inflight == 0 && !comp_bad);
+	close(c);
+out:
+	free(chunk);
+	free(got);
+	vab_destroy(&b);
+	rm_tmpdir();
+}
+
+/*
+ * A burst of input much larger than the receive queue: read only into
+ * the buffers the driver posts, re-posted as a driver does, none lost.
+ */
+static void t_con_input_burst(void)
+{
+	enum { TOTAL = 1 << 20, BUF = 4096, NBUF = 8 };
+	uint8_t *src = malloc(TOTAL), *dst = malloc(TOTAL);
+	size_t sent_n = 0, got = 0;
+	struct vab_dev *d;
+	unsigned int i, turns, head = 0;	/* posting order: head + i */
+	int c;
+
+	mk_tmpdir();
+	d = con_socket();
+	CHECK(d && src && dst);
+	if (!d || !src || !dst)
+		goto out;
+	for (i = 0; i < TOTAL; i++)
+		src[i] = (uint8_t)(i * 7 + (i >> 12));
+	c = client();
+	for (i = 0; i < NBUF; i++)
+		chain_in(d, RXQ, (uint16_t)i, BUF);
+	for (turns = 0; turns < 20000 && got < TOTAL; turns++) {
+		ssize_t w = 0;
+
+		if (sent_n < TOTAL)
+			w = write(c, src + sent_n, TOTAL - sent_n);
+		if (w > 0)
+			sent_n += (size_t)w;
+		run_loop(1);
+		/*
+		 * The driver: take the buffers in the order they were
+		 * posted (the device fills them in that order), post again.
+		 */
+		for (;;) {
+			uint16_t id = (uint16_t)(head % NBUF);
+			struct comp *k = comp(d, RXQ, id);
+
+			if (!k->done || got + k->written > TOTAL)
+				break;
+			memcpy(dst + got, k->buf, k->written);
+			got += k->written;
+			reuse(d, RXQ, id);
+			chain_in(d, RXQ, id, BUF);
+			head++;
+		}
+	}
+	CHECK(sent_n == TOTAL && got == TOTAL);
+	CHECK(!memcmp(src, dst, TOTAL));
+	CHECK(!comp_bad && d->stats.malformed == 0);
+	close(c);
+out:
+	free(src);
+	free(dst);
+	vab_destroy(&b);
+	rm_tmpdir();
+}
+
+/* A client leaves input behind and goes; the next waits for it. */
+static void t_con_client_change(void)
+{
+	struct vab_dev *d;
+	uint8_t got[16];
+	int c1, c2;
+
+	mk_tmpdir();
+	d = con_socket();
+	CHECK(d);
+	if (!d)
+		goto out;
+	c1 = client();
+	CHECK(write(c1, "first", 5) == 5);
+	close(c1);
+	run_loop(10);
+	c2 = client();				/* waits in the backlog */
+	CHECK(write(c2, "second", 6) == 6);
+	chain_out(d, TXQ, 0, "x", 1);		/* c1 is gone: discarded */
+	CHECK(done(d, TXQ, 0, 0));
+	chain_in(d, RXQ, 0, 64);
+	run_loop(10);
+	CHECK(done(d, RXQ, 0, 5) && !memcmp(comp(d, RXQ, 0)->buf, "first", 5));
+	chain_in(d, RXQ, 1, 64);
+	run_loop(20);
+	CHECK(done(d, RXQ, 1, 6) && !memcmp(comp(d, RXQ, 1)->buf, "second", 6));
+	chain_out(d, TXQ, 1, "to c2", 5);
+	CHECK(done(d, TXQ, 1, 0));
+	CHECK(drain(c2, got, 0, sizeof(got)) == 5 && !memcmp(got, "to c2", 5));
+	/* c2 half-closes: it still gets output. */
+	CHECK(shutdown(c2, SHUT_WR) == 0);
+	chain_in(d, RXQ, 2, 64);
+	run_loop(10);
+	chain_out(d, TXQ, 2, "still", 5);
+	run_loop(10);
+	CHECK(done(d, TXQ, 2, 0));
+	CHECK(drain(c2, got, 0, sizeof(got)) == 5 && !memcmp(got, "still", 5));
+	CHECK(!comp(d, RXQ, 2)->done);
+	close(c2);
+	run_loop(10);
+	/* Then nobody: discarded again, and a third client is taken. */
+	chain_out(d, TXQ, 3, "gone", 4);
+	CHECK(done(d, TXQ, 3, 0));
+	c1 = client();
+	CHECK(write(c1, "3rd", 3) == 3);
+	run_loop(10);
+	CHECK(done(d, RXQ, 2, 3) && !memcmp(comp(d, RXQ, 2)->buf, "3rd", 3));
+	CHECK(!comp_bad);
+	close(c1);
+out:
+	vab_destroy(&b);
+	rm_tmpdir();
+}
+
+/* Wrong directions, zero lengths, huge buffers. */
+static void t_con_malformed(void)
+{
+	struct desc rx_mixed[2] = { { 4, 0 }, { 16, W } };
+	struct desc rx_zero[1] = { { 0, W } };
+	struct desc tx_zero[1] = { { 0, 0 } };
+	uint8_t *big = calloc(1, 1U << 20), got[256];
+	struct vab_dev *d;
+	size_t n = 0;
+	int c, i;
+
+	mk_tmpdir();
+	d = con_socket();
+	CHECK(d && big);
+	if (!d || !big)
+		goto out;
+	c = client();
+	chain_out(d, RXQ, 0, "abcd", 4);		/* readable on receiveq */
+	chain(d, RXQ, 1, rx_mixed, 2, "abcd");
+	chain(d, RXQ, 2, rx_zero, 1, NULL);
+	chain_in(d, TXQ, 0, 16);			/* writable on transmitq */
+	chain(d, TXQ, 1, rx_mixed, 2, "abcd");
+	chain(d, TXQ, 2, tx_zero, 1, NULL);
+	CHECK(done(d, RXQ, 0, 0) && done(d, RXQ, 1, 0) && done(d, RXQ, 2, 0));
+	CHECK(done(d, TXQ, 0, 0) && done(d, TXQ, 1, 0) && done(d, TXQ, 2, 0));
+	CHECK(d->stats.malformed == 6 && d->inflight == 0);
+	CHECK(drain(c, got, 0, sizeof(got)) == 0);	/* nothing leaked out */
+	/* A huge receive buffer gets what there is; a 1 MiB write goes out. */
+	chain_in(d, RXQ, 3, VIRTIO_ARGO_MAX_CHAIN_BYTES);
+	CHECK(write(c, "in", 2) == 2);
+	run_loop(10);
+	CHECK(done(d, RXQ, 3, 2));
+	memset(big, 'B', 1U << 20);
+	chain_out(d, TXQ, 3, big, 1U << 20);
+	for (i = 0; i < 400 && !comp(d, TXQ, 3)->done; i++) {
+		n += discard(c);
+		run_loop(1);
+	}
+	n += discard(c);
+	CHECK(done(d, TXQ, 3, 0) && n == 1U << 20);
+	CHECK(!comp_bad);
+	close(c);
+out:
+	free(big);
+	vab_destroy(&b);
+	rm_tmpdir();
+}
+
+/* Held chains both ways through RESET, HELLO again, SIGTERM, exit. */
+static void t_con_held_lifecycle(void)
+{
+	uint8_t *big = calloc(1, 4U << 20);
+	struct vab_dev *d;
+	int c = -1;
+
+	mk_tmpdir();
+	d = con_socket();
+	CHECK(d && big);
+	if (!d || !big)
+		goto out;
+	c = client();
+	chain_in(d, RXQ, 0, 64);
+	chain_in(d, RXQ, 1, 64);
+	chain_out(d, TXQ, 0, big, 4U << 20);	/* more than the socket takes */
+	chain_out(d, TXQ, 1, "x", 1);
+	CHECK(d->inflight == 4);
+	CHECK(simple(d->fe, VIRTIO_ARGO_T_RESET, d->handle) == 0);
+	CHECK(d->inflight == 0 && d->mem_used == 0);
+	/* The socket is still there and works after the reset. */
+	clear_sent();
+	comps_reset();
+	CHECK(up(d, 64));
+	chain_in(d, RXQ, 0, 64);
+	CHECK(write(c, "after", 5) == 5);
+	run_loop(10);
+	CHECK(done(d, RXQ, 0, 5));
+	chain_in(d, RXQ, 1, 64);
+	chain_out(d, TXQ, 0, big, 4U << 20);
+	CHECK(d->inflight == 2);
+	CHECK(hello(d->fe) == 0 && d->inflight == 0);
+	clear_sent();
+	comps_reset();
+	CHECK(up(d, 64));
+	chain_in(d, RXQ, 0, 64);
+	chain_out(d, TXQ, 0, big, 4U << 20);
+	chain_out(d, TXQ, 1, "y", 1);
+	CHECK(d->inflight == 3);
+	vab_stop(&b);
+	CHECK(done(d, RXQ, 0, 0) && done(d, TXQ, 0, 0) && done(d, TXQ, 1, 0));
+	CHECK(d->inflight == 0 && vab_idle(&b) && !comp_bad);
+	/* And held at destruction: freed (ASan: no leak). */
+	vab_destroy(&b);
+	vab_init(&b, 0, &transport);
+	clear_sent();
+	comps_reset();
+	close(c);
+	d = con_socket();
+	CHECK(d);
+	if (!d)
+		goto out;
+	c = client();
+	chain_in(d, RXQ, 0, 64);
+	chain_out(d, TXQ, 0, big, 4U << 20);
+	CHECK(d->inflight == 2);
+out:
+	if (c >= 0)
+		close(c);
+	free(big);
+	vab_destroy(&b);
+	rm_tmpdir();
+}
+
+static void t_con_pty(void)
+{
+	char props[160], link[128], pts[64];
+	struct vab_dev *d;
+	uint8_t got[64];
+	ssize_t n;
+	int s, i;
+
+	mk_tmpdir();
+	snprintf(link, sizeof(link), "%s/pty", tmpdir);
+	snprintf(props, sizeof(props), "pty,pty-link=%s", link);
+	CHECK(symlink("/nonexistent", link) == 0);	/* replaced */
+	d = con_dev(FE1, props);
+	CHECK(d && up(d, 64));
+	n = readlink(link, pts, sizeof(pts) - 1);
+	CHECK(n > 0 && !strncmp(pts, "/dev/pts/", 9));
+	if (!d || n <= 0)
+		goto out;
+	pts[n] = 0;
+	s = open(link, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	CHECK(s >= 0);
+	if (s < 0)
+		goto out;
+	chain_in(d, RXQ, 0, 64);
+	CHECK(write(s, "in\r\n", 4) == 4);		/* raw: as it is */
+	run_loop(10);
+	CHECK(done(d, RXQ, 0, 4) && !memcmp(comp(d, RXQ, 0)->buf, "in\r\n", 4));
+	chain_out(d, TXQ, 0, "out\n", 4);
+	CHECK(done(d, TXQ, 0, 0));
+	run_loop(5);
+	CHECK(read(s, got, sizeof(got)) == 4 && !memcmp(got, "out\n", 4));
+	/* Closed: output discarded, completed; reopened: flows again. */
+	close(s);
+	chain_in(d, RXQ, 1, 64);
+	run_loop(20);
+	chain_out(d, TXQ, 1, "nobody", 6);
+	CHECK(done(d, TXQ, 1, 0));
+	s = open(pts, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	CHECK(s >= 0);
+	if (s < 0)
+		goto out;
+	for (i = 0; i < 50; i++)
+		run_loop(10);			/* the 200 ms check */
+	chain_out(d, TXQ, 2, "back", 4);
+	CHECK(done(d, TXQ, 2, 0));
+	run_loop(5);
+	CHECK(read(s, got, sizeof(got)) == 4 && !memcmp(got, "back", 4));
+	CHECK(write(s, "k", 1) == 1);
+	run_loop(10);
+	CHECK(done(d, RXQ, 1, 1) && comp(d, RXQ, 1)->buf[0] == 'k');
+	CHECK(!comp_bad && d->stats.malformed == 0);
+	close(s);
+	vab_destroy(&b);
+	n = readlink(link, pts, sizeof(pts) - 1);
+	CHECK(n < 0);				/* the link went with it */
+out:
+	vab_destroy(&b);
+	rm_tmpdir();
+}
+
+static void t_con_options(void)
+{
+	char file[128], props[256];
+	static const char *const bad[] = {
+		"", "pty=maybe", "pty,socket=%s/s", "pty-link=%s/l",
+		"socket=", "socket=%s/file", "pty,pty-link=%s/file",
+		"socket=%s/no/such/dir/s", "pty,bogus=1", "pty,pty",
+		"socket=%s/123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890",
+	};
+	unsigned int i;
+	int fd;
+
+	mk_tmpdir();
+	snprintf(file, sizeof(file), "%s/file", tmpdir);
+	fd = open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		vab_init(&b, 0, &transport);
+		snprintf(props, sizeof(props), bad[i], tmpdir);
+		if (con_dev(FE1, props)) {
+			printf("    # accepted: %s\n", props);
+			case_failed = 1;
+		}
+		vab_destroy(&b);
+	}
+	/* The regular file is still there; a stale socket is replaced. */
+	CHECK(access(file, F_OK) == 0);
+	vab_init(&b, 0, &transport);
+	snprintf(props, sizeof(props), "socket=%s", sock_path);
+	CHECK(con_dev(FE1, props));
+	vab_destroy(&b);
+	{
+		struct sockaddr_un a;
+		int st = socket(AF_UNIX, SOCK_STREAM, 0);
+
+		memset(&a, 0, sizeof(a));
+		a.sun_family = AF_UNIX;
+		memcpy(a.sun_path, sock_path, strlen(sock_path));
+		CHECK(st >= 0 && !bind(st, (struct sockaddr *)&a, sizeof(a)));
+		close(st);
+	}
+	vab_init(&b, 0, &transport);
+	CHECK(con_dev(FE1, props) && con_dev(FE2, "pty"));
+	vab_destroy(&b);
+	rm_tmpdir();
+}
+
 /* ---- Main -------------------------------------------------------------------------- */
 
 struct tcase {
@@ -1298,6 +1833,15 @@ static const struct tcase cases[] = {
 	{ "rng_held_reset_hello_stop", t_rng_held_lifecycle },
 	{ "rng_held_at_destroy", t_rng_held_destroy },
 	{ "rng_options", t_rng_options },
+	{ "console_device", t_con_device },
+	{ "console_socket_both_ways", t_con_socket_both_ways },
+	{ "console_output_flow_control", t_con_output_flow_control },
+	{ "console_input_burst_larger_than_ring", t_con_input_burst },
+	{ "console_client_change", t_con_client_change },
+	{ "console_malformed_chains", t_con_malformed },
+	{ "console_held_reset_hello_stop", t_con_held_lifecycle },
+	{ "console_pty", t_con_pty },
+	{ "console_options", t_con_options },
 };
 
 int main(void)
