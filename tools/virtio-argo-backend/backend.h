@@ -376,6 +376,28 @@ int vab_parse_size(const char *s, uint64_t max, uint64_t *out);
 
 /* blk.c */
 extern const struct vab_dev_class vab_blk_class;
+/* net.c */
+extern const struct vab_dev_class vab_net_class;
+/* Per device counters; "tx" is what the guest sent, "rx" what it got. */
+struct vab_net_stats {
+	uint64_t tx_frames;		/* passed on (switch) or written (tap) */
+	uint64_t tx_bytes;
+	uint64_t tx_bad;		/* malformed transmit chains */
+	uint64_t tx_dropped;		/* link down, tap error */
+	uint64_t tx_spoofed;		/* another port's or a multicast source */
+	uint64_t rx_frames;		/* given to the driver */
+	uint64_t rx_bytes;
+	uint64_t rx_no_buffer;		/* dropped: no receive chain held */
+	uint64_t rx_oversize;		/* dropped: fits no chain held, or MTU */
+	uint64_t rx_dropped;		/* link down, bad frame from the tap */
+	uint64_t rx_bad_chains;		/* malformed receive chains */
+	uint64_t gso_segmented;		/* GSO frames cut up in software */
+	uint64_t csum_filled;		/* partial checksums filled in */
+};
+/* Set the link up or down: configuration space and EV_CONFIG; 0/-EINVAL. */
+int vab_net_set_link(struct vab_dev *d, bool up);
+/* The device's counters, or NULL if it is not a net device. */
+const struct vab_net_stats *vab_net_stats(struct vab_dev *d);
 /* rng.c */
 extern const struct vab_dev_class vab_rng_class;
 /* console.c */

@@ -4,6 +4,7 @@
  *
  *   virtio-argo-backend [--domain D] [--log-level LEVEL]
  *       --blk frontend=F,file=PATH[,readonly=on][,num-queues=N]...
+ *       --net frontend=F,switch=NAME|tap=IFNAME[,mac=MAC][,link=up|down]...
  *       --rng frontend=F[,rate=BYTES_PER_SEC][,burst=BYTES]
  *       --console frontend=F,pty[,pty-link=PATH] | frontend=F,socket=PATH ...
  *
@@ -307,6 +308,15 @@ static void vab_usage(FILE *f)
 		"      pty-link=PATH     and a symlink to it at PATH\n"
 		"      socket=PATH       on a unix socket listening at PATH, one client\n"
 		"                        at a time (output discarded while none)\n"
+		"  --net PROPS         a virtio-net device on a switch or a tap:\n"
+		"      switch=NAME       join the built-in switch NAME (made at first use)\n"
+		"      tap=IFNAME        or the tap device IFNAME (made if missing)\n"
+		"      mac=MAC           its address (52:54:00:FH:FL:I from the frontend\n"
+		"                        id FH:FL and the device index I)\n"
+		"      link=up|down      link status at start (up)\n"
+		"      mtu=N             MTU offered, 68..65535 (1500)\n"
+		"      queue-size=N      largest queue size, power of two <= 1024 (256)\n"
+		"      offload=on|off    offer checksum and TSO offloads (on)\n"
 		"Sizes take K and M suffixes; \",,\" stands for a comma inside a value.\n"
 		"\n"
 		"Devices get indexes 0, 1, ... per frontend in command-line order.\n"
@@ -319,6 +329,7 @@ static const struct option vab_options[] = {
 	{ "log-level", required_argument, NULL, 'l' },
 	{ "blk", required_argument, NULL, 'b' },
 	{ "rng", required_argument, NULL, 'r' },
+	{ "net", required_argument, NULL, 'n' },
 	{ "console", required_argument, NULL, 'c' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -357,6 +368,7 @@ int main(int argc, char **argv)
 			break;
 		case 'b':
 		case 'r':
+		case 'n':
 		case 'c':
 			break;
 		case 'h':
@@ -377,6 +389,7 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", vab_options, NULL)) != -1) {
 		const struct vab_dev_class *cls =
 			c == 'b' ? &vab_blk_class :
+			c == 'n' ? &vab_net_class :
 			c == 'r' ? &vab_rng_class :
 			c == 'c' ? &vab_console_class : NULL;
 
