@@ -47,46 +47,73 @@ static ushort backend;
 module_param(backend, ushort, 0444);
 MODULE_PARM_DESC(backend, "Backend domain id (default 0)");
 
-static ushort domain = ARGO_DOMID_SELF;
-module_param(domain, ushort, 0444);
+/* Frontends one kernel acts as: more than one only under loopback. */
+#define VA_MAX_INSTANCES	8
+
+static ushort domain[VA_MAX_INSTANCES];
+static int ndomain;
+module_param_array(domain, ushort, &ndomain, 0444);
 MODULE_PARM_DESC(domain,
-		 "Domain to act as (loopback provider only; default: self)");
+		 "Domain(s) to act as, comma-separated: one frontend each (loopback provider only; default: self)");
 
 static uint ctrl_port = VIRTIO_ARGO_PORT_CTRL;
 module_param(ctrl_port, uint, 0444);
 MODULE_PARM_DESC(ctrl_port, "Local control ring port; data rings follow it");
 
-/* Bounds of timeout_ms: a request's round trip, and a stuck rmmod. */
-#define VA_TIMEOUT_MIN_MS	100
-#define VA_TIMEOUT_MAX_MS	600000
+/* A writable millisecond parameter with bounds. */
+struct va_ms_param {
+	uint *val;
+	uint min;
+	uint max;
+};
 
-static uint timeout_ms = 5000;
-
-static int va_timeout_set(const char *val, const struct kernel_param *kp)
+static int va_ms_set(const char *val, const struct kernel_param *kp)
 {
+	const struct va_ms_param *p = kp->arg;
 	uint ms;
 	int ret;
 
 	ret = kstrtouint(val, 0, &ms);
 	if (ret)
 		return ret;
-	if (ms < VA_TIMEOUT_MIN_MS || ms > VA_TIMEOUT_MAX_MS) {
-		pr_err("timeout_ms=%u: must be from %u to %u\n", ms,
-		       VA_TIMEOUT_MIN_MS, VA_TIMEOUT_MAX_MS);
+	if (ms < p->min || ms > p->max) {
+		pr_err("%s=%u: must be from %u to %u\n", kp->name, ms, p->min,
+		       p->max);
 		return -EINVAL;
 	}
-	WRITE_ONCE(*(uint *)kp->arg, ms);
+	WRITE_ONCE(*p->val, ms);
 	return 0;
 }
 
-static const struct kernel_param_ops va_timeout_ops = {
-	.set = va_timeout_set,
-	.get = param_get_uint,
+static int va_ms_get(char *buf, const struct kernel_param *kp)
+{
+	const struct va_ms_param *p = kp->arg;
+
+	return sysfs_emit(buf, "%u\n", READ_ONCE(*p->val));
+}
+
+static const struct kernel_param_ops va_ms_ops = {
+	.set = va_ms_set,
+	.get = va_ms_get,
 };
 
-module_param_cb(timeout_ms, &va_timeout_ops, &timeout_ms, 0644);
+/* A request's round trip; bounded so that rmmod cannot wait for hours. */
+static uint timeout_ms = 5000;
+static struct va_ms_param va_timeout_param = {
+	.val = &timeout_ms, .min = 100, .max = 600000,
+};
+module_param_cb(timeout_ms, &va_ms_ops, &va_timeout_param, 0644);
 MODULE_PARM_DESC(timeout_ms,
 		 "Control request timeout in ms, 100 to 600000 (default 5000)");
+
+/* A notify query per period; the time a dead backend's requests wait. */
+static uint keepalive_ms = 1000;
+static struct va_ms_param va_keepalive_param = {
+	.val = &keepalive_ms, .min = 100, .max = 60000,
+};
+module_param_cb(keepalive_ms, &va_ms_ops, &va_keepalive_param, 0644);
+MODULE_PARM_DESC(keepalive_ms,
+		 "Period of the backend's liveness check in ms, 100 to 60000 (default 1000)");
 
 static uint data_ring = 256 * 1024;
 module_param(data_ring, uint, 0444);
@@ -101,12 +128,14 @@ MODULE_PARM_DESC(data_ring, "Bytes of each device's completion ring");
  */
 #define VA_TRANSPORT_MASK	GENMASK_ULL(41, 24)
 
-static struct va_backend *va_be;
 struct workqueue_struct *va_wq;
 
 /* ------------------------------------------------------------------ */
 /* Framing: one control request, its reply, the timeout               */
 /* ------------------------------------------------------------------ */
+
+/* Or'ed into a request's type: report no error (see va_err()). */
+#define VA_QUIET	BIT(30)
 
 struct va_req {
 	u32 type;
@@ -140,12 +169,18 @@ static const char *va_type_name(u32 type)
 	return "request";
 }
 
-/* An error about @vad, or about the connection when @vad is NULL. */
-static __printf(2, 3) void va_err(struct va_device *vad, const char *fmt, ...)
+/*
+ * An error about @vad, or about the connection when @vad is NULL; none if
+ * @quiet (the keepalive's requests: their outcome is what it reports).
+ */
+static __printf(3, 4) void va_err(struct va_device *vad, bool quiet,
+				  const char *fmt, ...)
 {
 	struct va_format vaf;
 	va_list args;
 
+	if (quiet)
+		return;
 	va_start(args, fmt);
 	vaf.fmt = fmt;
 	vaf.va = &args;
@@ -177,16 +212,19 @@ static int va_request(struct va_backend *be, struct va_device *vad, u32 type,
 		{ .iov_base = (void *)extra, .iov_len = extra_len },
 	};
 	struct va_req r = {
-		.type = type,
+		.type = type & ~VA_QUIET,
 		.reply = reply,
 		.reply_max = reply_max,
 	};
-	const char *op = va_type_name(type);
+	bool quiet = type & VA_QUIET;
+	const char *op;
 	uint tmo = READ_ONCE(timeout_ms);
 	u32 status;
 	long left;
 	int ret;
 
+	type &= ~VA_QUIET;
+	op = va_type_name(type);
 	/* A lost device's requests fail at once (see va_vq_fail_all()). */
 	if (vad && READ_ONCE(vad->lost))
 		return -ENODEV;
@@ -226,12 +264,12 @@ static int va_request(struct va_backend *be, struct va_device *vad, u32 type,
 	spin_unlock_bh(&be->req_lock);
 
 	if (ret == -ETIMEDOUT) {
-		va_err(vad, "%s timed out after %u ms: no reply from backend domain %u\n",
+		va_err(vad, quiet, "%s timed out after %u ms: no reply from backend domain %u\n",
 		       op, tmo, be->domid);
 		goto out;
 	}
 	if (ret < 0) {
-		va_err(vad, "%s: sending to backend domain %u port %#x failed: %d%s\n",
+		va_err(vad, quiet, "%s: sending to backend domain %u port %#x failed: %d%s\n",
 		       op, be->domid, VIRTIO_ARGO_PORT_CTRL, ret,
 		       ret == -ECONNREFUSED ? " (no backend listening)" : "");
 		goto out;
@@ -243,7 +281,7 @@ static int va_request(struct va_backend *be, struct va_device *vad, u32 type,
 	if (va_msg_reply(reply, r.len, &status) ||
 	    (r.oversize && status == VIRTIO_ARGO_S_OK)) {
 		atomic64_inc(&be->ctrl_malformed);
-		va_err(vad, "%s: malformed reply from backend domain %u\n",
+		va_err(vad, quiet, "%s: malformed reply from backend domain %u\n",
 		       op, be->domid);
 		ret = -EPROTO;
 		goto out;
@@ -251,7 +289,7 @@ static int va_request(struct va_backend *be, struct va_device *vad, u32 type,
 	*len = r.len;
 	ret = va_status_errno(status);
 	if (ret)
-		va_err(vad, "%s refused by backend domain %u: status %u\n",
+		va_err(vad, quiet, "%s refused by backend domain %u: status %u\n",
 		       op, be->domid, status);
 out:
 	mutex_unlock(&be->req_mutex);
@@ -287,7 +325,8 @@ static void va_ctrl_reply(struct va_backend *be, u32 type, const void *buf,
 /* Control requests                                                   */
 /* ------------------------------------------------------------------ */
 
-static int va_hello(struct va_backend *be, struct va_hello_info *hi)
+static int va_hello(struct va_backend *be, struct va_hello_info *hi,
+		    u32 quiet)
 {
 	struct virtio_argo_hello req = {
 		.version_min = cpu_to_le16(VIRTIO_ARGO_VERSION),
@@ -298,8 +337,8 @@ static int va_hello(struct va_backend *be, struct va_hello_info *hi)
 	size_t len;
 	int ret;
 
-	ret = va_request(be, NULL, VIRTIO_ARGO_T_HELLO, &req, sizeof(req),
-			 NULL, 0, &rep, sizeof(rep), &len);
+	ret = va_request(be, NULL, VIRTIO_ARGO_T_HELLO | quiet, &req,
+			 sizeof(req), NULL, 0, &rep, sizeof(rep), &len);
 	if (ret)
 		return ret;
 	if (va_msg_hello_reply(&rep, len, hi)) {
@@ -349,7 +388,7 @@ static int va_simple(struct va_device *vad, u32 type, void *req,
 	if (va_msg_empty_reply(&rep, len)) {
 		atomic64_inc(&vad->be->ctrl_malformed);
 		dev_err(&vad->pdev->dev, "%s: malformed reply from backend domain %u\n",
-			va_type_name(type), vad->be->domid);
+			va_type_name(type & ~VA_QUIET), vad->be->domid);
 		return -EPROTO;
 	}
 	return 0;
@@ -400,11 +439,11 @@ static int va_reset_req(struct va_device *vad)
 	return va_simple(vad, VIRTIO_ARGO_T_RESET, &req, sizeof(req));
 }
 
-static int va_ping(struct va_device *vad)
+static int va_ping(struct va_device *vad, u32 quiet)
 {
 	struct virtio_argo_hdr req = {};
 
-	return va_simple(vad, VIRTIO_ARGO_T_PING, &req, sizeof(req));
+	return va_simple(vad, VIRTIO_ARGO_T_PING | quiet, &req, sizeof(req));
 }
 
 static int va_set_status_req(struct va_device *vad, u8 status, u8 *now)
@@ -776,6 +815,24 @@ static ssize_t handle_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(handle);
 
+/*
+ * The data path's state: live; broken (a driver's or backend's fault, until
+ * a reset); lost (the backend is gone or dropped the device: every request
+ * fails).
+ */
+static ssize_t state_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	struct va_device *vad = dev_get_drvdata(dev);
+
+	if (READ_ONCE(vad->lost))
+		return sysfs_emit(buf, "lost\n");
+	if (READ_ONCE(vad->broken))
+		return sysfs_emit(buf, "broken\n");
+	return sysfs_emit(buf, "live\n");
+}
+static DEVICE_ATTR_RO(state);
+
 /* The control channel's drops: the backend's, shown on each of its devices. */
 static ssize_t ctrl_malformed_show(struct device *dev,
 				   struct device_attribute *attr, char *buf)
@@ -800,6 +857,7 @@ static DEVICE_ATTR_RO(ctrl_stale);
 static struct attribute *va_dev_attrs[] = {
 	&dev_attr_backend_domain.attr,
 	&dev_attr_handle.attr,
+	&dev_attr_state.attr,
 	&dev_attr_ctrl_malformed.attr,
 	&dev_attr_ctrl_stale.attr,
 	NULL,
@@ -914,7 +972,10 @@ static int va_dev_add(struct va_backend *be, unsigned int index)
 	if (ret)
 		goto free;
 
-	vad->pdev = platform_device_alloc("virtio-argo", index);
+	/* virtio-argo.N: N is the index for the first frontend domain. */
+	vad->pdev = platform_device_alloc("virtio-argo",
+					  be->instance *
+					  VIRTIO_ARGO_MAX_DEVICES + index);
 	if (!vad->pdev) {
 		ret = -ENOMEM;
 		goto free;
@@ -1014,7 +1075,7 @@ static void va_dev_remove(struct va_backend *be, struct va_device *vad,
 	va_publish(be, vad->index, NULL);
 
 	if (!READ_ONCE(vad->lost)) {
-		if (!*gone && va_ping(vad))
+		if (!*gone && va_ping(vad, 0))
 			*gone = true;
 		if (*gone)
 			va_vq_fail_all(vad);
@@ -1119,7 +1180,7 @@ static void va_ev_dev(struct va_backend *be, u32 type, const void *buf,
 	}
 	if (type == VIRTIO_ARGO_T_EV_DEV_ADDED) {
 		set_bit(ev.index, be->add_pending);
-		queue_work(va_wq, &be->dev_work);
+		queue_work(system_long_wq, &be->dev_work);
 		return;
 	}
 	spin_lock_irqsave(&be->devs_lock, flags);
@@ -1129,7 +1190,7 @@ static void va_ev_dev(struct va_backend *be, u32 type, const void *buf,
 		WRITE_ONCE(vad->removed, true);
 	spin_unlock_irqrestore(&be->devs_lock, flags);
 	if (vad)
-		queue_work(va_wq, &be->dev_work);
+		queue_work(system_long_wq, &be->dev_work);
 	else
 		atomic64_inc(&be->ctrl_malformed);
 }
@@ -1198,10 +1259,156 @@ static void va_remove_all(struct va_backend *be)
 	cancel_work_sync(&be->dev_work);
 }
 
-static int __init va_init(void)
+/*
+ * Whether the backend still serves the devices we have.  A device that
+ * has chains in flight and had no completion since the last look is asked
+ * with a PING: a backend that restarted and lost its state answers that it
+ * does not know the device (NODEV, or STATE before our HELLO); one that
+ * does not answer within timeout_ms has the device's requests failed.  A
+ * device lost since (not removed by the backend) says the same.
+ */
+static bool va_backend_knows(struct va_backend *be)
+{
+	unsigned int i;
+
+	for (i = 0; i < VIRTIO_ARGO_MAX_DEVICES; i++) {
+		struct va_device *vad = be->devs[i];
+		u32 progress;
+		bool stalled;
+		int ret;
+
+		if (!vad || READ_ONCE(vad->removed))
+			continue;
+		if (READ_ONCE(vad->lost))
+			return false;
+		progress = READ_ONCE(vad->rx_progress);
+		stalled = READ_ONCE(vad->inflight) &&
+			  progress == vad->watch_progress;
+		vad->watch_progress = progress;
+		if (!stalled)
+			continue;
+		ret = va_ping(vad, VA_QUIET);
+		if (ret == -ENODEV || ret == -EBUSY)
+			return false;
+		if (ret == -ETIMEDOUT) {
+			dev_err(&vad->pdev->dev,
+				"backend domain %u does not answer for %u ms with requests in flight\n",
+				be->domid, READ_ONCE(timeout_ms));
+			va_vq_fail_all(vad);
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * The backend's liveness, every keepalive_ms: while connected, whether its
+ * control ring for us is still registered (a notify query, no message); a
+ * backend whose process died has none, and its devices are then lost: every
+ * request fails at once.  While disconnected, whether the ring is back; if
+ * so, HELLO again, remove the lost devices and add the backend's devices
+ * as new ones.
+ */
+static void va_watch_work(struct work_struct *work)
+{
+	struct va_backend *be = container_of(to_delayed_work(work),
+					     struct va_backend, watch);
+	struct va_hello_info hi;
+	unsigned int i;
+	bool gone = true;
+	u32 max;
+	int ret;
+
+	mutex_lock(&be->add_mutex);
+	if (be->exiting)
+		goto out;
+	ret = argo_max_msg_size(be->ctrl, be->domid, VIRTIO_ARGO_PORT_CTRL,
+				&max);
+	if (be->connected) {
+		/* Anything but "no such ring" is no news. */
+		if (ret != -ECONNREFUSED && va_backend_knows(be))
+			goto out;
+		if (ret == -ECONNREFUSED)
+			pr_err("%sbackend domain %u gone (no control ring at port %#x): failing its devices' requests until it is back\n",
+			       be->name, be->domid, VIRTIO_ARGO_PORT_CTRL);
+		else
+			pr_warn("%sbackend domain %u lost track of its devices: failing their requests, connecting again\n",
+				be->name, be->domid);
+		/* A HELLO resets the devices on the backend's side too. */
+		be->connected = false;
+		be->stopping = true;
+		for (i = 0; i < VIRTIO_ARGO_MAX_DEVICES; i++)
+			if (be->devs[i])
+				va_vq_fail_all(be->devs[i]);
+		if (ret == -ECONNREFUSED)
+			goto out;
+	} else if (ret) {
+		goto out;
+	}
+	ret = va_hello(be, &hi, VA_QUIET);
+	if (ret)
+		goto out;
+	pr_info("%sbackend domain %u is back: protocol %u, %u devices\n",
+		be->name, be->domid, hi.version, hi.num_devices);
+	for (i = 0; i < VIRTIO_ARGO_MAX_DEVICES; i++) {
+		struct va_device *vad = be->devs[i];
+
+		if (vad) {
+			va_vq_fail_all(vad);
+			va_dev_remove(be, vad, &gone);
+		}
+	}
+	bitmap_zero(be->add_pending, VIRTIO_ARGO_MAX_DEVICES);
+	be->max_msg = hi.max_msg;
+	be->num_devices = hi.num_devices;
+	be->connected = true;
+	be->stopping = false;
+	for (i = 0; i < be->num_devices; i++) {
+		ret = va_dev_add(be, i);
+		if (ret)
+			pr_err("%sdevice %u of backend domain %u not added: %d\n",
+			       be->name, i, be->domid, ret);
+	}
+out:
+	if (!be->exiting)
+		queue_delayed_work(system_long_wq, &be->watch,
+				   msecs_to_jiffies(READ_ONCE(keepalive_ms)));
+	mutex_unlock(&be->add_mutex);
+}
+
+/* Look at the backend now: a send to it failed.  Any context. */
+void va_backend_check(struct va_backend *be)
+{
+	if (!READ_ONCE(be->exiting))
+		mod_delayed_work(system_long_wq, &be->watch, 0);
+}
+
+static void va_backend_free(struct va_backend *be)
+{
+	kfree(be->rxbuf);
+	kfree(be);
+}
+
+/* Stop and free an instance that va_backend_start() returned. */
+static void va_backend_stop(struct va_backend *be)
+{
+	mutex_lock(&be->add_mutex);
+	WRITE_ONCE(be->exiting, true);
+	mutex_unlock(&be->add_mutex);
+	cancel_delayed_work_sync(&be->watch);
+	va_remove_all(be);
+	/* A send that failed during the removals may have queued it. */
+	cancel_delayed_work_sync(&be->watch);
+	argo_endpoint_close(be->ctrl);
+	cancel_work_sync(&be->dev_work);
+	va_backend_free(be);
+}
+
+/* Connect the frontend acting as domain @self to the backend. */
+static struct va_backend *va_backend_start(u16 self, unsigned int instance)
 {
 	struct argo_endpoint_cfg cfg = {
-		.domain = domain,
+		.domain = self,
 		.port = ctrl_port,
 		.partner = backend,
 		.ring_size = VA_CTRL_RING,
@@ -1210,6 +1417,84 @@ static int __init va_init(void)
 	struct va_hello_info hi;
 	struct va_backend *be;
 	unsigned int i;
+	int ret;
+
+	be = kzalloc(sizeof(*be), GFP_KERNEL);
+	if (!be)
+		return ERR_PTR(-ENOMEM);
+	be->rxbuf = kmalloc(VA_CTRL_MSG_MAX, GFP_KERNEL);
+	if (!be->rxbuf) {
+		ret = -ENOMEM;
+		goto free;
+	}
+	be->domid = backend;
+	be->self = self;
+	be->instance = instance;
+	/* Messages name the frontend domain only if there are several. */
+	if (ndomain > 1)
+		snprintf(be->name, sizeof(be->name), "domain %u: ", self);
+	be->ctrl_port = ctrl_port;
+	mutex_init(&be->req_mutex);
+	spin_lock_init(&be->req_lock);
+	init_completion(&be->tx_space);
+	spin_lock_init(&be->devs_lock);
+	mutex_init(&be->add_mutex);
+	INIT_WORK(&be->dev_work, va_dev_work);
+	INIT_DELAYED_WORK(&be->watch, va_watch_work);
+	/* No event adds or removes a device before HELLO succeeded. */
+	be->stopping = true;
+
+	cfg.priv = be;
+	be->ctrl = argo_endpoint_open(&cfg);
+	if (IS_ERR(be->ctrl)) {
+		ret = PTR_ERR(be->ctrl);
+		pr_err("cannot open the control ring (domain %u port %#x partner %u): %d\n",
+		       self, ctrl_port, backend, ret);
+		goto free;
+	}
+	ret = va_hello(be, &hi, 0);
+	if (ret) {
+		pr_err("%sno usable backend in domain %u (%d)\n", be->name,
+		       backend, ret);
+		goto close;
+	}
+	be->max_msg = hi.max_msg;
+	be->num_devices = hi.num_devices;
+	pr_info("%sbackend domain %u (provider %s): protocol %u, %u devices\n",
+		be->name, backend, argo_provider_name(), hi.version,
+		hi.num_devices);
+
+	mutex_lock(&be->add_mutex);
+	be->stopping = false;
+	be->connected = true;
+	for (i = 0; i < be->num_devices; i++) {
+		ret = va_dev_add(be, i);
+		if (ret)
+			pr_err("device %u of backend domain %u not added: %d\n",
+			       i, backend, ret);
+	}
+	/* Devices announced while HELLO was under way. */
+	queue_work(system_long_wq, &be->dev_work);
+	queue_delayed_work(system_long_wq, &be->watch,
+			   msecs_to_jiffies(READ_ONCE(keepalive_ms)));
+	mutex_unlock(&be->add_mutex);
+	return be;
+
+close:
+	argo_endpoint_close(be->ctrl);
+	/* An event may have queued it; it finds be->stopping set. */
+	cancel_work_sync(&be->dev_work);
+free:
+	va_backend_free(be);
+	return ERR_PTR(ret);
+}
+
+static struct va_backend *va_bes[VA_MAX_INSTANCES];
+static unsigned int va_nbes;
+
+static int __init va_init(void)
+{
+	unsigned int i, n = ndomain ? ndomain : 1;
 	int ret;
 
 	if (data_ring < VIRTIO_ARGO_MIN_DATA_RING ||
@@ -1224,84 +1509,42 @@ static int __init va_init(void)
 		       ctrl_port);
 		return -EINVAL;
 	}
+	for (i = 1; i < ndomain; i++) {
+		unsigned int j;
+
+		for (j = 0; j < i; j++) {
+			if (domain[i] == domain[j]) {
+				pr_err("domain=: %u given twice\n", domain[i]);
+				return -EINVAL;
+			}
+		}
+	}
 	va_wq = alloc_workqueue("virtio_argo", WQ_MEM_RECLAIM | WQ_HIGHPRI, 0);
 	if (!va_wq)
 		return -ENOMEM;
-	be = kzalloc(sizeof(*be), GFP_KERNEL);
-	if (!be) {
-		ret = -ENOMEM;
-		goto wq;
-	}
-	be->rxbuf = kmalloc(VA_CTRL_MSG_MAX, GFP_KERNEL);
-	if (!be->rxbuf) {
-		ret = -ENOMEM;
-		goto free;
-	}
-	be->domid = backend;
-	be->self = domain;
-	be->ctrl_port = ctrl_port;
-	mutex_init(&be->req_mutex);
-	spin_lock_init(&be->req_lock);
-	init_completion(&be->tx_space);
-	spin_lock_init(&be->devs_lock);
-	mutex_init(&be->add_mutex);
-	INIT_WORK(&be->dev_work, va_dev_work);
-	/* No event adds or removes a device before HELLO succeeded. */
-	be->stopping = true;
+	for (i = 0; i < n; i++) {
+		struct va_backend *be;
 
-	cfg.priv = be;
-	be->ctrl = argo_endpoint_open(&cfg);
-	if (IS_ERR(be->ctrl)) {
-		ret = PTR_ERR(be->ctrl);
-		pr_err("cannot open the control ring (domain %u port %#x partner %u): %d\n",
-		       domain, ctrl_port, backend, ret);
-		goto free;
+		be = va_backend_start(ndomain ? domain[i] : ARGO_DOMID_SELF, i);
+		if (IS_ERR(be)) {
+			ret = PTR_ERR(be);
+			goto stop;
+		}
+		va_bes[va_nbes++] = be;
 	}
-	ret = va_hello(be, &hi);
-	if (ret) {
-		pr_err("no usable backend in domain %u (%d)\n", backend, ret);
-		goto close;
-	}
-	be->max_msg = hi.max_msg;
-	be->num_devices = hi.num_devices;
-	pr_info("backend domain %u (provider %s): protocol %u, %u devices\n",
-		backend, argo_provider_name(), hi.version, hi.num_devices);
-
-	va_be = be;
-	mutex_lock(&be->add_mutex);
-	be->stopping = false;
-	for (i = 0; i < be->num_devices; i++) {
-		ret = va_dev_add(be, i);
-		if (ret)
-			pr_err("device %u of backend domain %u not added: %d\n",
-			       i, backend, ret);
-	}
-	/* Devices announced while HELLO was under way. */
-	queue_work(va_wq, &be->dev_work);
-	mutex_unlock(&be->add_mutex);
 	return 0;
 
-close:
-	argo_endpoint_close(be->ctrl);
-	/* An event may have queued it; it finds be->stopping set. */
-	cancel_work_sync(&be->dev_work);
-free:
-	kfree(be->rxbuf);
-	kfree(be);
-wq:
+stop:
+	while (va_nbes)
+		va_backend_stop(va_bes[--va_nbes]);
 	destroy_workqueue(va_wq);
 	return ret;
 }
 
 static void __exit va_exit(void)
 {
-	struct va_backend *be = va_be;
-
-	va_remove_all(be);
-	argo_endpoint_close(be->ctrl);
-	cancel_work_sync(&be->dev_work);
-	kfree(be->rxbuf);
-	kfree(be);
+	while (va_nbes)
+		va_backend_stop(va_bes[--va_nbes]);
 	destroy_workqueue(va_wq);
 }
 

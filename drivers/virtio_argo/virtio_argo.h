@@ -43,6 +43,8 @@ struct va_backend {
 	u32 ctrl_port;
 	u32 max_msg;		/* largest message its control ring takes */
 	u16 num_devices;
+	unsigned int instance;	/* in the module's domain= list */
+	char name[16];		/* "domain N: " if several, for messages */
 	struct argo_endpoint *ctrl;
 
 	struct mutex req_mutex;	/* one control request at a time */
@@ -57,7 +59,10 @@ struct va_backend {
 	struct mutex add_mutex;	/* adding and removing devices */
 	DECLARE_BITMAP(add_pending, VIRTIO_ARGO_MAX_DEVICES);
 	struct work_struct dev_work;	/* devices added and removed */
-	bool stopping;
+	struct delayed_work watch;	/* the backend's liveness */
+	bool stopping;		/* events add or remove no device */
+	bool connected;		/* HELLO answered, control ring there */
+	bool exiting;
 
 	atomic64_t ctrl_malformed;
 	atomic64_t ctrl_stale;
@@ -155,6 +160,9 @@ struct va_device {
 	struct work_struct tx_work;	/* sends past a kick's budget */
 	struct work_struct break_work;	/* virtio_break_device() */
 	u32 tx_gen;		/* messages built, to catch a head twice */
+	u32 inflight;		/* chains sent and not completed */
+	u32 rx_progress;	/* completion messages taken */
+	u32 watch_progress;	/* rx_progress at the keepalive's last look */
 	u32 session;
 	u32 rx_gen;
 	unsigned int nq;
@@ -186,8 +194,14 @@ static inline void va_stat_inc(struct va_device *vad, enum va_stat i)
 	atomic64_inc(&vad->stats.c[i]);
 }
 
-/* main.c: the transport's workqueue (it may serve memory reclaim) */
+/* main.c */
+/*
+ * The data path's work items (irq_work, tx_work, break_work): they may serve
+ * memory reclaim.  The control path's (dev_work, watch) wait for requests
+ * and flush the data path's: they run on system_long_wq.
+ */
 extern struct workqueue_struct *va_wq;
+void va_backend_check(struct va_backend *be);
 
 /* dma.c */
 extern const struct dma_map_ops va_dma_ops;

@@ -459,6 +459,7 @@ static void va_tx_commit(struct va_device *vad)
 		q->cur_off = q->t_cur_off;
 	}
 	va_stat_add(vad, VA_STAT_TX_CHAINS, vad->started_n);
+	WRITE_ONCE(vad->inflight, vad->inflight + vad->started_n);
 	for (i = 0; i < vad->started_n; i++) {
 		struct va_started *s = &vad->started[i];
 		struct va_chain *ch = &vad->queues[s->queue].chains[s->head];
@@ -530,6 +531,7 @@ static bool va_fail_queue(struct va_device *vad, struct va_queue *q)
 		if (!q->chains[head].in_flight)
 			continue;
 		q->chains[head].in_flight = false;
+		WRITE_ONCE(vad->inflight, vad->inflight - 1);
 		va_fail_chain(vad, q, head, q->chains[head].in_len);
 	}
 	q->cur_active = false;
@@ -661,6 +663,7 @@ static void va_tx(struct va_device *vad)
 				vad->be->domid, vad->info.data_port, ret);
 			vad->lost = true;
 			va_fail_locked(vad);
+			va_backend_check(vad->be);
 			return;
 		}
 		va_tx_commit(vad);
@@ -850,6 +853,7 @@ static u64 va_rx_apply(struct va_device *vad, const struct argo_msg *msg,
 			q->old_used = q->used_idx;
 		touched |= BIT_ULL(c.queue);
 		ch->in_flight = false;
+		WRITE_ONCE(vad->inflight, vad->inflight - 1);
 		/*
 		 * A backend completes a chain it failed before all of it
 		 * arrived: its buffers go back to the driver, so not one
@@ -918,6 +922,7 @@ static enum argo_rx_action va_data_rx(struct argo_endpoint *ep,
 		goto malformed;
 	}
 	touched = va_rx_apply(vad, msg, &h);
+	WRITE_ONCE(vad->rx_progress, vad->rx_progress + 1);
 	for (i = 0; i < vad->nq; i++)
 		if ((touched & BIT_ULL(i)) &&
 		    va_rx_publish(vad, &vad->queues[i]))
@@ -1045,6 +1050,7 @@ void va_vq_reset(struct va_device *vad)
 		vad->session = get_random_u32();
 	} while (!vad->session);
 	vad->broken = false;
+	WRITE_ONCE(vad->inflight, 0);
 	/* No callback after a reset, not even one failing chains before it. */
 	vad->irq_pending = 0;
 	for (i = 0; i < vad->nq; i++) {
