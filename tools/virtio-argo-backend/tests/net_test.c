@@ -1903,8 +1903,8 @@ int main(void)
 			teardown();
 		if (tap_skip_reason) {
 			printf("ok %u %s # SKIP %s\n", i + 1, cases[i].name,
-			       tap_skip_reason == 1 ? "no /dev/net/tun" :
-			       "cannot make a network namespace (not root?)");
+			       tap_skip_reason == 1 ? "cannot open /dev/net/tun (not root?)" :
+			       "cannot make a network namespace");
 			continue;
 		}
 		printf("%s %u %s\n", case_failed ? "not ok" : "ok", i + 1,
