@@ -134,8 +134,11 @@ struct workqueue_struct *va_wq;
 /* Framing: one control request, its reply, the timeout               */
 /* ------------------------------------------------------------------ */
 
-/* Or'ed into a request's type: report no error (see va_err()). */
+/* Or'ed into a request's type: report no error (see va_err()) ... */
 #define VA_QUIET	BIT(30)
+/* ... or none for a NODEV refusal (DEV_INFO of an index not in use). */
+#define VA_QUIET_NODEV	BIT(29)
+#define VA_REQ_FLAGS	(VA_QUIET | VA_QUIET_NODEV)
 
 struct va_req {
 	u32 type;
@@ -212,18 +215,19 @@ static int va_request(struct va_backend *be, struct va_device *vad, u32 type,
 		{ .iov_base = (void *)extra, .iov_len = extra_len },
 	};
 	struct va_req r = {
-		.type = type & ~VA_QUIET,
+		.type = type & ~VA_REQ_FLAGS,
 		.reply = reply,
 		.reply_max = reply_max,
 	};
 	bool quiet = type & VA_QUIET;
+	bool quiet_nodev = type & VA_QUIET_NODEV;
 	const char *op;
 	uint tmo = READ_ONCE(timeout_ms);
 	u32 status;
 	long left;
 	int ret;
 
-	type &= ~VA_QUIET;
+	type &= ~VA_REQ_FLAGS;
 	op = va_type_name(type);
 	/* A lost device's requests fail at once (see va_vq_fail_all()). */
 	if (vad && READ_ONCE(vad->lost))
@@ -289,7 +293,8 @@ static int va_request(struct va_backend *be, struct va_device *vad, u32 type,
 	*len = r.len;
 	ret = va_status_errno(status);
 	if (ret)
-		va_err(vad, quiet, "%s refused by backend domain %u: status %u\n",
+		va_err(vad, quiet || (quiet_nodev && ret == -ENODEV),
+		       "%s refused by backend domain %u: status %u\n",
 		       op, be->domid, status);
 out:
 	mutex_unlock(&be->req_mutex);
@@ -360,8 +365,10 @@ static int va_dev_info(struct va_backend *be, u32 index,
 	rep = kmalloc(VA_CTRL_MSG_MAX, GFP_KERNEL);
 	if (!rep)
 		return -ENOMEM;
-	ret = va_request(be, NULL, VIRTIO_ARGO_T_DEV_INFO, &req, sizeof(req),
-			 NULL, 0, rep, VA_CTRL_MSG_MAX, &len);
+	/* NODEV: no device at that index (any more); said by the caller. */
+	ret = va_request(be, NULL, VIRTIO_ARGO_T_DEV_INFO | VA_QUIET_NODEV,
+			 &req, sizeof(req), NULL, 0, rep, VA_CTRL_MSG_MAX,
+			 &len);
 	if (!ret && va_msg_dev_info_reply(rep, len, d)) {
 		pr_err("DEV_INFO %u: malformed reply from backend domain %u\n",
 		       index, be->domid);
@@ -388,7 +395,7 @@ static int va_simple(struct va_device *vad, u32 type, void *req,
 	if (va_msg_empty_reply(&rep, len)) {
 		atomic64_inc(&vad->be->ctrl_malformed);
 		dev_err(&vad->pdev->dev, "%s: malformed reply from backend domain %u\n",
-			va_type_name(type & ~VA_QUIET), vad->be->domid);
+			va_type_name(type & ~VA_REQ_FLAGS), vad->be->domid);
 		return -EPROTO;
 	}
 	return 0;
@@ -1365,7 +1372,7 @@ static void va_watch_work(struct work_struct *work)
 	be->stopping = false;
 	for (i = 0; i < be->num_devices; i++) {
 		ret = va_dev_add(be, i);
-		if (ret)
+		if (ret && ret != -ENODEV)
 			pr_err("%sdevice %u of backend domain %u not added: %d\n",
 			       be->name, i, be->domid, ret);
 	}
@@ -1469,7 +1476,7 @@ static struct va_backend *va_backend_start(u16 self, unsigned int instance)
 	be->connected = true;
 	for (i = 0; i < be->num_devices; i++) {
 		ret = va_dev_add(be, i);
-		if (ret)
+		if (ret && ret != -ENODEV)
 			pr_err("device %u of backend domain %u not added: %d\n",
 			       i, backend, ret);
 	}
