@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# tests/e2e/console.sh: virtio-console and virtio-rng end to end over
+# virtio_argo, in the debug UML kernel with the loopback provider.
+#
+# The backend (tools/virtio-argo-backend) runs as virtual domain 0 and
+# serves a virtio-console on a unix socket and a virtio-rng; virtio_argo.ko
+# acts as domain 1 (16 KiB data rings on both sides) and the UML kernel's
+# own, unmodified virtio_console and virtio_rng bind to them.  Inside
+# (tests/e2e/guest/console.sh, one KTAP case per behaviour): hvc0 appears
+# and virtio_rng becomes the current hwrng; /dev/hwrng gives random bytes;
+# a line and a 1 MiB burst of every byte value sent by a client of the
+# socket arrive on hvc0 (raw) unchanged; everything unloads; the backend
+# exits 0 on SIGTERM, with nothing logged above info, and removes its
+# socket.  The console must be clean (scripts/console-check.sh).
+#
+# Not covered here: output from hvc0.  Linux's hvc console busy-waits,
+# interrupts off, for the device to use each transmit buffer; in this
+# single-CPU kernel the backend, a process of the same kernel, never runs
+# meanwhile, so one byte written to hvc0 stops the machine (see
+# Documentation/virtio-argo-backend.rst, virtio-console).  The backend's
+# output path is covered by its unit tests.
+#
+# Run by scripts/test.sh with VA_ROOT, VA_CACHE, VA_UML_DEBUG, VA_KODIR
+# and VA_OUT in the environment; alone, it builds what it needs:
+#
+#   bash tests/e2e/console.sh        # results in a new temporary dir
+#
+# Prints one KTAP document; exits non-zero if a case failed.
+
+set -euo pipefail
+exec </dev/null
+
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+
+cases=(
+	backend_serves_console_and_rng
+	virtio_console_and_virtio_rng_bind
+	hwrng_gives_random_bytes
+	input_reaches_hvc0
+	input_burst_larger_than_ring_reaches_hvc0
+	drivers_and_transport_unload
+	backend_sigterm_exits_0
+	backend_log_has_no_warnings
+)
+
+va_e2e_env console
+
+# Copies of what the boot uses, so that a rebuild meanwhile changes
+# nothing.
+snap=$out/snapshot
+rm -rf "$snap"
+mkdir -p "$snap"
+prep_ok=1
+prep_note=''
+if ! make -s -C "$VA_ROOT/tools" >"$out/tools-build.log" 2>&1; then
+	prep_ok=0 prep_note="make -C tools failed (see $out/tools-build.log)"
+elif ! cp "$VA_ROOT/tools/virtio-argo-backend/virtio-argo-backend" "$snap/"; then
+	prep_ok=0 prep_note="no backend binary"
+elif ! cp "$kodir/argo.ko" "$kodir/virtio_argo.ko" "$snap/" 2>/dev/null; then
+	prep_ok=0 prep_note="argo.ko or virtio_argo.ko missing in $kodir"
+fi
+
+t0=$SECONDS
+rc=0
+if [[ $prep_ok -eq 1 ]]; then
+	va_note "booting UML"
+	"$VA_ROOT/scripts/uml-run.sh" -t 400 -m 512M "$build" \
+		"$VA_ROOT/tests/e2e/guest/console.sh" "$out/guest" \
+		"va_console_e2e=1" "va_kodir=$snap" \
+		"va_backend=$snap/virtio-argo-backend" \
+		>"$out/uml-run.log" 2>&1 || rc=$?
+fi
+secs=$((SECONDS - t0))
+
+tsv=$out/guest/results.tsv
+echo "KTAP version 1"
+echo "1..$((${#cases[@]} + 1))"
+if [[ $prep_ok -eq 1 ]]; then
+	echo "# boot took $secs s, uml-run.sh exit $rc; results in $out"
+else
+	echo "# $prep_note"
+fi
+bad=0
+n=0
+for c in "${cases[@]}"; do
+	n=$((n + 1))
+	line=$(awk -F'\t' -v c="$c" '$2 == c { print; exit }' "$tsv" \
+		2>/dev/null || true)
+	if [[ -z $line ]]; then
+		echo "# $c: no result (log $out/guest/console.log)"
+		echo "not ok $n $c"
+		bad=1
+		continue
+	fi
+	IFS=$'\t' read -r status _ note <<<"$line"
+	echo "# $c: ${note//#/_}"
+	if [[ $status == ok ]]; then
+		echo "ok $n $c"
+	else
+		[[ -f $out/guest/cases/$c.log ]] &&
+			tail -n 15 "$out/guest/cases/$c.log" | tr -d '#' |
+			sed 's/^/# | /'
+		echo "not ok $n $c"
+		bad=1
+	fi
+done
+n=$((n + 1))
+if [[ -f $out/guest/console.log ]] &&
+	"$VA_ROOT/scripts/console-check.sh" "$out/guest/console.log" console \
+		>"$out/console.ktap"; then
+	echo "ok $n console_clean"
+else
+	grep '# report:' "$out/console.ktap" 2>/dev/null | head -n 10 |
+		sed 's/^ *//' || true
+	echo "not ok $n console_clean"
+	bad=1
+fi
+exit "$bad"
