@@ -393,6 +393,8 @@ static void con_peer_event(struct vab_dev *d, int fd, short revents,
 	(void)fd;
 	(void)arg;
 	if (k->pty && (revents & (POLLHUP | POLLERR))) {
+		/* What the last writer left, if a buffer waits for it. */
+		con_rx(d);
 		if (k->connected)
 			con_hangup(d);
 		con_update(d);
