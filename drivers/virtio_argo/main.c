@@ -336,6 +336,7 @@ static int va_hello(struct va_backend *be, struct va_hello_info *hi,
 	struct virtio_argo_hello req = {
 		.version_min = cpu_to_le16(VIRTIO_ARGO_VERSION),
 		.version_max = cpu_to_le16(VIRTIO_ARGO_VERSION),
+		.features = cpu_to_le32(VA_PROTO_FEATURES),
 		.ctrl_ring = cpu_to_le32(VA_CTRL_RING),
 	};
 	struct virtio_argo_hello_reply rep;
@@ -776,6 +777,7 @@ static struct device_attribute va_stat_attrs[VA_NR_STATS] = {
 	[VA_STAT_TX_CHAINS] = __ATTR(tx_chains, 0444, va_stat_show, NULL),
 	[VA_STAT_TX_BYTES] = __ATTR(tx_bytes, 0444, va_stat_show, NULL),
 	[VA_STAT_TX_EAGAIN] = __ATTR(tx_eagain, 0444, va_stat_show, NULL),
+	[VA_STAT_TX_EARLY] = __ATTR(tx_early, 0444, va_stat_show, NULL),
 	[VA_STAT_RX_MSGS] = __ATTR(rx_msgs, 0444, va_stat_show, NULL),
 	[VA_STAT_RX_CHAINS] = __ATTR(rx_chains, 0444, va_stat_show, NULL),
 	[VA_STAT_RX_BYTES] = __ATTR(rx_bytes, 0444, va_stat_show, NULL),
@@ -790,6 +792,7 @@ static struct attribute *va_stats_attrs[] = {
 	&va_stat_attrs[VA_STAT_TX_CHAINS].attr,
 	&va_stat_attrs[VA_STAT_TX_BYTES].attr,
 	&va_stat_attrs[VA_STAT_TX_EAGAIN].attr,
+	&va_stat_attrs[VA_STAT_TX_EARLY].attr,
 	&va_stat_attrs[VA_STAT_RX_MSGS].attr,
 	&va_stat_attrs[VA_STAT_RX_CHAINS].attr,
 	&va_stat_attrs[VA_STAT_RX_BYTES].attr,
@@ -1368,6 +1371,7 @@ static void va_watch_work(struct work_struct *work)
 	bitmap_zero(be->add_pending, VIRTIO_ARGO_MAX_DEVICES);
 	be->max_msg = hi.max_msg;
 	be->num_devices = hi.num_devices;
+	be->features = hi.features;
 	be->connected = true;
 	be->stopping = false;
 	for (i = 0; i < be->num_devices; i++) {
@@ -1467,6 +1471,7 @@ static struct va_backend *va_backend_start(u16 self, unsigned int instance)
 	}
 	be->max_msg = hi.max_msg;
 	be->num_devices = hi.num_devices;
+	be->features = hi.features;
 	pr_info("%sbackend domain %u (provider %s): protocol %u, %u devices\n",
 		be->name, backend, argo_provider_name(), hi.version,
 		hi.num_devices);

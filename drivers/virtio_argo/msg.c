@@ -67,9 +67,10 @@ int va_msg_hello_reply(const void *buf, size_t len, struct va_hello_info *hi)
 		return -EBADMSG;
 	if (num > VIRTIO_ARGO_MAX_DEVICES)
 		return -EBADMSG;
-	/* No protocol feature is defined: one we did not ask for is bogus. */
-	if (r->features)
+	/* A protocol feature we did not propose is bogus. */
+	if (le32_to_cpu(r->features) & ~VA_PROTO_FEATURES)
 		return -EBADMSG;
+	hi->features = le32_to_cpu(r->features);
 	hi->version = version;
 	hi->num_devices = num;
 	hi->max_msg = le32_to_cpu(r->max_msg);

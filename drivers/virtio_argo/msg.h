@@ -21,9 +21,13 @@
 /* Largest control message of version 1 (DEV_INFO reply, full): 440. */
 #define VA_CTRL_MSG_MAX	512
 
+/* The protocol features the frontend proposes in HELLO. */
+#define VA_PROTO_FEATURES	VIRTIO_ARGO_F_OUT_NOCOMP
+
 struct va_hello_info {
 	u16 version;
 	u16 num_devices;
+	u32 features;
 	u32 max_msg;
 };
 

@@ -42,6 +42,7 @@ struct va_backend {
 	u16 self;		/* domain the frontend acts as */
 	u32 ctrl_port;
 	u32 max_msg;		/* largest message its control ring takes */
+	u32 features;		/* protocol features it accepted */
 	u16 num_devices;
 	unsigned int instance;	/* in the module's domain= list */
 	char name[16];		/* "domain N: " if several, for messages */
@@ -75,6 +76,7 @@ enum va_stat {
 	VA_STAT_TX_CHAINS,	/* chains sent (first records) */
 	VA_STAT_TX_BYTES,	/* driver-readable bytes sent */
 	VA_STAT_TX_EAGAIN,	/* sends refused for a full ring */
+	VA_STAT_TX_EARLY,	/* chains completed at send (OUT_NOCOMP) */
 	VA_STAT_RX_MSGS,	/* messages received on the data ring */
 	VA_STAT_RX_CHAINS,	/* chains completed to the driver */
 	VA_STAT_RX_BYTES,	/* device-written bytes received */
@@ -173,6 +175,9 @@ struct va_device {
 	struct va_started *started;
 	u32 started_cap;
 	u32 started_n;		/* chains started in the message built */
+	struct va_started *early;	/* chains it completes (OUT_NOCOMP) */
+	bool out_nocomp;
+	u32 early_n;
 	u32 tx_bytes_built;	/* its out bytes */
 	struct kvec kv[ARGO_MAX_SEGS];
 

@@ -318,6 +318,7 @@ static int va_tx_build(struct va_device *vad, unsigned int *niov)
 	unsigned int k;
 
 	vad->started_n = 0;
+	vad->early_n = 0;
 	*niov = 1;
 	for (k = 0; k < vad->nq; k++) {
 		unsigned int qi = (vad->tx_rr + k) % vad->nq;
@@ -392,6 +393,12 @@ static int va_tx_build(struct va_device *vad, unsigned int *niov)
 			if (q->t_cur_off + added == ch->out_len) {
 				flags |= VIRTIO_ARGO_CHAIN_LAST;
 				q->t_cur_active = false;
+				/* Sent whole: ours to complete (OUT_NOCOMP). */
+				if (vad->out_nocomp && !ch->in_len) {
+					vad->early[vad->early_n].queue = qi;
+					vad->early[vad->early_n].head = head;
+					vad->early_n++;
+				}
 			}
 			rec->queue = cpu_to_le16(qi);
 			rec->flags = cpu_to_le16(flags);
@@ -446,6 +453,46 @@ static void va_tx_begin(struct va_device *vad)
 	}
 }
 
+/*
+ * OUT_NOCOMP: the chains without writable bytes that this message ended
+ * are used now, the hypervisor having copied their bytes; the backend
+ * sends no completion for them.  A driver may wait for such a chain with
+ * interrupts off (virtio_console's put_chars()), when no other domain can
+ * run on this vCPU.  The interrupt, if the driver wants one, comes from
+ * irq_work: the kick path may hold the driver's locks.
+ */
+static void va_tx_complete_early(struct va_device *vad)
+{
+	struct virtio_device *vdev = &vad->vdev;
+	u64 touched = 0, irq = 0;
+	unsigned int i;
+
+	for (i = 0; i < vad->early_n; i++) {
+		struct va_started *e = &vad->early[i];
+		struct va_queue *q = &vad->queues[e->queue];
+		struct vring_used_elem *ue;
+
+		q->chains[e->head].in_flight = false;
+		WRITE_ONCE(vad->inflight, vad->inflight - 1);
+		if (!(touched & BIT_ULL(e->queue)))
+			q->old_used = q->used_idx;
+		touched |= BIT_ULL(e->queue);
+		ue = &q->vr.used->ring[q->used_idx & (q->num - 1)];
+		WRITE_ONCE(ue->id, cpu_to_virtio32(vdev, e->head));
+		WRITE_ONCE(ue->len, 0);
+		q->used_idx++;
+		va_stat_inc(vad, VA_STAT_TX_EARLY);
+	}
+	for (i = 0; i < vad->nq; i++)
+		if ((touched & BIT_ULL(i)) &&
+		    va_rx_publish(vad, &vad->queues[i]))
+			irq |= BIT_ULL(i);
+	if (irq) {
+		vad->irq_pending |= irq;
+		queue_work(va_wq, &vad->irq_work);
+	}
+}
+
 static void va_tx_commit(struct va_device *vad)
 {
 	unsigned int i;
@@ -469,6 +516,8 @@ static void va_tx_commit(struct va_device *vad)
 		ch->done = 0;
 		ch->chk_gen = 0;
 	}
+	if (vad->early_n)
+		va_tx_complete_early(vad);
 }
 
 /* ------------------------------------------------------------------ */
@@ -968,8 +1017,12 @@ int va_vq_alloc(struct va_device *vad)
 	vad->started_cap = vad->rec_cap / sizeof(struct virtio_argo_chain);
 	vad->started = kcalloc(vad->started_cap, sizeof(*vad->started),
 			       GFP_KERNEL);
+	/* A message ends at most the chains it starts and one more. */
+	vad->early = kcalloc(vad->started_cap + 1, sizeof(*vad->early),
+			     GFP_KERNEL);
+	vad->out_nocomp = vad->be->features & VIRTIO_ARGO_F_OUT_NOCOMP;
 	vad->queues = kcalloc(vad->nq, sizeof(*vad->queues), GFP_KERNEL);
-	if (!vad->recbuf || !vad->started || !vad->queues) {
+	if (!vad->recbuf || !vad->started || !vad->early || !vad->queues) {
 		va_vq_free(vad);
 		return -ENOMEM;
 	}
@@ -980,9 +1033,11 @@ void va_vq_free(struct va_device *vad)
 {
 	kfree(vad->recbuf);
 	kfree(vad->started);
+	kfree(vad->early);
 	kfree(vad->queues);
 	vad->recbuf = NULL;
 	vad->started = NULL;
+	vad->early = NULL;
 	vad->queues = NULL;
 }
 

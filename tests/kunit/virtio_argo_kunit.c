@@ -135,9 +135,26 @@ static void hello_reply_bad_fields_are_malformed(struct kunit *test)
 	vak_hello(&r);
 	r.num_devices = cpu_to_le16(VIRTIO_ARGO_MAX_DEVICES + 1);
 	KUNIT_EXPECT_EQ(test, va_msg_hello_reply(&r, sizeof(r), &hi), -EBADMSG);
+	/* A protocol feature the frontend did not propose. */
 	vak_hello(&r);
-	r.features = cpu_to_le32(1);
+	r.features = cpu_to_le32(VIRTIO_ARGO_F_ALL << 1);
 	KUNIT_EXPECT_EQ(test, va_msg_hello_reply(&r, sizeof(r), &hi), -EBADMSG);
+	vak_hello(&r);
+	r.features = cpu_to_le32(0x80000000);
+	KUNIT_EXPECT_EQ(test, va_msg_hello_reply(&r, sizeof(r), &hi), -EBADMSG);
+}
+
+static void hello_reply_features_proposed_are_taken(struct kunit *test)
+{
+	struct virtio_argo_hello_reply r;
+	struct va_hello_info hi;
+
+	vak_hello(&r);
+	KUNIT_ASSERT_EQ(test, va_msg_hello_reply(&r, sizeof(r), &hi), 0);
+	KUNIT_EXPECT_EQ(test, hi.features, 0U);
+	r.features = cpu_to_le32(VIRTIO_ARGO_F_OUT_NOCOMP);
+	KUNIT_ASSERT_EQ(test, va_msg_hello_reply(&r, sizeof(r), &hi), 0);
+	KUNIT_EXPECT_EQ(test, hi.features, VIRTIO_ARGO_F_OUT_NOCOMP);
 }
 
 /* A DEV_INFO reply with @nq queues of 256 and @clen config bytes. */
@@ -592,6 +609,7 @@ static struct kunit_case va_msg_cases[] = {
 	KUNIT_CASE(hello_reply_valid),
 	KUNIT_CASE(hello_reply_wrong_length_is_malformed),
 	KUNIT_CASE(hello_reply_bad_fields_are_malformed),
+	KUNIT_CASE(hello_reply_features_proposed_are_taken),
 	KUNIT_CASE(dev_info_reply_valid),
 	KUNIT_CASE(dev_info_reply_length_must_be_exact),
 	KUNIT_CASE(dev_info_reply_bad_counts_are_malformed),

@@ -90,12 +90,23 @@ struct virtio_argo_reply {
 	__le32 reserved;
 };
 
+/*
+ * Protocol features, proposed by the frontend in HELLO and accepted (a
+ * subset) in its reply.
+ *
+ * OUT_NOCOMP: a chain without device-writable buffers (in_len 0) is
+ * completed by the frontend as soon as its last record is sent; the backend
+ * sends no completion for it and frees its id once it has the whole chain.
+ */
+#define VIRTIO_ARGO_F_OUT_NOCOMP	0x1U
+#define VIRTIO_ARGO_F_ALL		VIRTIO_ARGO_F_OUT_NOCOMP
+
 /* HELLO: open the connection and agree on a version. */
 struct virtio_argo_hello {
 	struct virtio_argo_hdr hdr;	/* dev = 0 */
 	__le16 version_min;
 	__le16 version_max;
-	__le32 features;	/* protocol features, none defined: 0 */
+	__le32 features;	/* protocol features proposed */
 	__le32 ctrl_ring;	/* frontend control ring bytes (informative) */
 	__le32 reserved;
 };
