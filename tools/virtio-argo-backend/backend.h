@@ -74,6 +74,8 @@ struct vab;
 struct vab_dev;
 struct vab_frontend;
 struct vab_loop;
+struct vab_config;
+struct vab_control;
 struct pollfd;
 
 /* One Argo endpoint of ours: a ring we registered and send from. */
@@ -95,6 +97,22 @@ struct vab_transport {
 		       uint32_t port, uint32_t *max);
 	/* Drop every message waiting in @ep's ring. */
 	void (*discard_rx)(void *ctx, struct vab_ep *ep);
+	/*
+	 * Register @ep's ring (port, partner, ring_size set; fd -1) and set
+	 * its fd: 0 or -errno, logged naming @what.  May be NULL (tests):
+	 * then rings are not registered at all.
+	 */
+	int (*open_ep)(void *ctx, struct vab_ep *ep, const char *what);
+	/* Unregister a ring open_ep() registered; fd becomes -1. */
+	void (*close_ep)(void *ctx, struct vab_ep *ep);
+	/*
+	 * Whether @ep's ring is still registered, and if the hypervisor
+	 * dropped it (as Xen does when the partner domain dies), register it
+	 * again: 0 if it was registered again, -EEXIST if it was still
+	 * there, else -errno (say -ESRCH: the partner does not exist now).
+	 * May be NULL.
+	 */
+	int (*renew_ep)(void *ctx, struct vab_ep *ep);
 	void *ctx;
 };
 
@@ -201,14 +219,27 @@ struct vab_dev_stats {
 	uint64_t malformed;
 };
 
+/* Where a device was configured: what may remove it (config.c). */
+enum vab_origin {
+	VAB_FROM_CMDLINE,		/* --blk etc.: for the process's life */
+	VAB_FROM_CONFIG,		/* --config: the file says, at each SIGHUP */
+	VAB_FROM_CONTROL,		/* an add on the control socket */
+};
+
+/* Longest device id (id=NAME, or the default "blk0"), without the NUL. */
+#define VAB_ID_MAX		15
+
 struct vab_dev {
 	struct vab *b;
 	struct vab_frontend *fe;
 	const struct vab_dev_class *cls;
 	void *priv;			/* the class's */
-	char name[16];			/* "blk0" */
-	uint32_t index;			/* per frontend, command-line order */
+	char name[VAB_ID_MAX + 1];	/* its id: "blk0", unique in the backend */
+	uint32_t index;			/* per frontend: the lowest free one */
 	uint32_t handle;		/* per HELLO; never 0 */
+	enum vab_origin origin;
+	char *spec;			/* "CLASS PROPS", canonical (options.c) */
+	bool known;			/* the frontend has its handle (DEV_INFO) */
 
 	/* Device side of virtio, as the frontend set it. */
 	uint64_t features_offered;
@@ -263,6 +294,9 @@ struct vab_frontend {
 	uint32_t rl_suppressed;
 	uint64_t malformed;
 	uint64_t unknown_handles;	/* requests naming no device of its own */
+	uint64_t gone;			/* times it was found gone */
+	/* Our rings for it may have gone with its domain: register again. */
+	bool renew;
 };
 
 struct vab {
@@ -276,6 +310,16 @@ struct vab {
 	size_t txbuf_cap;
 	bool kick;			/* a device has kick set */
 	struct vab_loop *loop;		/* loop.c's; NULL until first used */
+	/* Rings registered (vab_start()): devices added now register theirs. */
+	bool running;
+	/*
+	 * Every this many ms, each frontend that said HELLO (or whose rings
+	 * need registering again) is checked; 0: only after a send to it
+	 * failed.  main.c sets it; see vab_fe_check().
+	 */
+	uint32_t fe_check_ms;
+	struct vab_config *config;	/* config.c's: --config */
+	struct vab_control *control;	/* control.c's: --control */
 };
 
 /* log.c */
@@ -334,9 +378,45 @@ void vab_loop_free(struct vab *b);
 /* proto.c: setting up */
 void vab_init(struct vab *b, uint16_t domain, const struct vab_transport *t);
 struct vab_frontend *vab_frontend_get(struct vab *b, uint16_t domid);
+struct vab_frontend *vab_frontend_find(struct vab *b, uint16_t domid);
+/*
+ * A new device of @cls for frontend @fe_domid, at index @want_index (-1:
+ * the lowest free one), named @name (NULL: the class's name and the lowest
+ * number free in the backend, "blk0").  NULL with errno: ENOSPC (no index
+ * or frontend left), EEXIST (name or index taken), ENOMEM.  It is not
+ * usable before realize and vab_dev_start(); vab_dev_discard() undoes it.
+ */
 struct vab_dev *vab_dev_new(struct vab *b, uint16_t fe_domid,
-			    const struct vab_dev_class *cls);
+			    const struct vab_dev_class *cls, int want_index,
+			    const char *name);
 int vab_dev_set_prop(struct vab_dev *d, const char *key, const char *val);
+/* The device named @name, or NULL. */
+struct vab_dev *vab_dev_find(struct vab *b, const char *name);
+/* Register every ring (vab_transport.open_ep): 0 or the first error. */
+int vab_start(struct vab *b);
+/*
+ * A realized device goes live: once the backend runs, its ring (and its
+ * frontend's control ring, for a new frontend) is registered and a
+ * frontend that said HELLO gets EV_DEV_ADDED.  0 or -errno.
+ */
+int vab_dev_start(struct vab_dev *d);
+/* Free a device that never started (a failed add); no message is sent. */
+void vab_dev_discard(struct vab_dev *d);
+/*
+ * Hot removal: fail every chain of the device (the class's error; the
+ * chains its class holds are completed by its stop), send what can be
+ * sent, EV_DEV_REMOVED to a frontend that knows it, unregister its ring,
+ * free it.  Not from inside the device's own callbacks or requests.
+ */
+void vab_dev_remove(struct vab_dev *d);
+/*
+ * The frontend is gone (its control ring is no more): forget its session
+ * (reset every device, drop its chains and queued messages), log it.
+ * It is served as new when it says HELLO again.
+ */
+void vab_fe_gone(struct vab_frontend *fe, const char *why);
+/* SIGTERM, once everything is sent: EV_DEV_REMOVED for every device. */
+void vab_announce_exit(struct vab *b);
 void vab_destroy(struct vab *b);
 
 /* proto.c: messages in */
@@ -402,6 +482,8 @@ const struct vab_net_stats *vab_net_stats(struct vab_dev *d);
 extern const struct vab_dev_class vab_rng_class;
 /* console.c */
 extern const struct vab_dev_class vab_console_class;
+/* The class named @name ("blk", "net", "rng", "console"), or NULL. */
+const struct vab_dev_class *vab_class_find(const char *name);
 
 /* Little-endian helpers for byte buffers of unknown alignment. */
 static inline uint16_t vab_get16(const void *p)

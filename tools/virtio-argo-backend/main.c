@@ -43,8 +43,12 @@
 /* Messages taken from one ring per loop turn, so that none starves. */
 #define VAB_RX_BURST		64
 
+/* How often each connected frontend is checked (vab_fe_check()). */
+#define VAB_FE_CHECK_MS		1000
+
 static uint8_t *vab_rxbuf;
 static size_t vab_rxcap;
+static uint16_t vab_domain = ARGO_DEV_DOMID_SELF;
 
 /* ---- The /dev/argo transport ---------------------------------------------- */
 
@@ -83,34 +87,88 @@ static void vab_argo_discard_rx(void *ctx, struct vab_ep *ep)
 		;
 }
 
-static int vab_bind(struct vab *b, struct vab_ep *ep, const char *what)
+/* The receive buffer takes the largest message of every ring we have. */
+static int vab_rxbuf_fit(uint32_t ring_size)
 {
+	uint8_t *p;
+
+	if (VAB_RING_MSG(ring_size) <= vab_rxcap)
+		return 0;
+	p = realloc(vab_rxbuf, VAB_RING_MSG(ring_size));
+	if (!p)
+		return -ENOMEM;
+	vab_rxbuf = p;
+	vab_rxcap = VAB_RING_MSG(ring_size);
+	return 0;
+}
+
+static int vab_argo_open_ep(void *ctx, struct vab_ep *ep, const char *what)
+{
+	int e;
+
+	(void)ctx;
+	if (vab_rxbuf_fit(ep->ring_size)) {
+		vab_log(VAB_LOG_ERROR, "%s: out of memory", what);
+		return -ENOMEM;
+	}
 	ep->fd = argo_open(O_NONBLOCK);
 	if (ep->fd < 0) {
+		e = errno;
 		vab_log(VAB_LOG_ERROR, "open %s: %s%s", ARGO_DEV_PATH,
-			strerror(errno),
-			errno == ENOENT ? " (is argo.ko loaded?)" : "");
-		return -1;
+			strerror(e), e == ENOENT ? " (is argo.ko loaded?)" : "");
+		return -e;
 	}
-	if (argo_bind(ep->fd, b->domain, ep->port, ep->partner,
+	if (argo_bind(ep->fd, vab_domain, ep->port, ep->partner,
 		      ep->ring_size)) {
-		int e = errno;
-
+		e = errno;
 		vab_log(VAB_LOG_ERROR,
 			"%s: bind port %#x for frontend %u (ring %u bytes, domain %s%u): %s%s",
 			what, ep->port, ep->partner, ep->ring_size,
-			b->domain == ARGO_DEV_DOMID_SELF ? "self " : "",
-			b->domain == ARGO_DEV_DOMID_SELF ? 0 : b->domain,
+			vab_domain == ARGO_DEV_DOMID_SELF ? "self " : "",
+			vab_domain == ARGO_DEV_DOMID_SELF ? 0 : vab_domain,
 			strerror(e),
 			e == EEXIST ? " (another backend serves this frontend?)" :
 			e == EPERM ? " (refused by Argo's access control)" :
 			e == ESRCH ? " (no such domain)" :
 			e == ECONNREFUSED ? " (the frontend domain has no Argo)" :
 			"");
-		return -1;
+		close(ep->fd);
+		ep->fd = -1;
+		return -e;
 	}
-	if (ep->ring_size - 32 > vab_rxcap)
-		vab_rxcap = ep->ring_size - 32;
+	return 0;
+}
+
+static void vab_argo_close_ep(void *ctx, struct vab_ep *ep)
+{
+	(void)ctx;
+	if (ep->fd >= 0)
+		close(ep->fd);
+	ep->fd = -1;
+}
+
+/*
+ * Register the ring again on a new file; the hypervisor refuses with
+ * EEXIST while the old one is still registered (the core registers with
+ * FAIL_EXIST), which is the answer to "is it still there?".
+ */
+static int vab_argo_renew_ep(void *ctx, struct vab_ep *ep)
+{
+	int fd, e;
+
+	(void)ctx;
+	fd = argo_open(O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (argo_bind(fd, vab_domain, ep->port, ep->partner, ep->ring_size)) {
+		e = errno;
+		close(fd);
+		return -e;
+	}
+	if (ep->fd >= 0)
+		close(ep->fd);
+	ep->fd = fd;
+	ep->tx_blocked = false;
 	return 0;
 }
 
@@ -173,6 +231,7 @@ static int vab_run(struct vab *b, int sigfd)
 	struct pollfd *pfds = NULL;
 	int64_t deadline = 0;
 	int timeout, forced = 0;
+	bool hup = false, announced = false;
 
 	for (;;) {
 		struct signalfd_siginfo si;
@@ -180,6 +239,11 @@ static int vab_run(struct vab *b, int sigfd)
 		if (b->stopping) {
 			int64_t left = deadline - vab_now_ms();
 
+			if (vab_idle(b) && !announced) {
+				/* All sent: now the devices go, at once. */
+				vab_announce_exit(b);
+				announced = true;
+			}
 			if (vab_idle(b))
 				break;
 			if (left <= 0 || forced) {
@@ -233,8 +297,7 @@ static int vab_run(struct vab *b, int sigfd)
 		while (pfds[0].revents &&
 		       read(sigfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGHUP) {
-				vab_log(VAB_LOG_INFO, "SIGHUP: refreshing devices");
-				vab_refresh_all(b);
+				hup = true;
 			} else if (!b->stopping) {
 				vab_log(VAB_LOG_INFO,
 					"%s: stopping; finishing requests in flight",
@@ -268,8 +331,18 @@ static int vab_run(struct vab *b, int sigfd)
 					vab_rx(&d->ep, NULL, d);
 			}
 		}
+		/*
+		 * From here on devices and frontends may come and go (the
+		 * control socket's watch, a frontend found gone, SIGHUP): the
+		 * pollfd entries of the rings were handled above.
+		 */
 		vab_loop_dispatch(b, pfds + n, nw);
 		vab_loop_run_timers(b);
+		if (hup) {
+			hup = false;
+			vab_log(VAB_LOG_INFO, "SIGHUP: refreshing devices");
+			vab_refresh_all(b);
+		}
 	}
 	free(pfds);
 	return 0;
@@ -341,12 +414,14 @@ int main(int argc, char **argv)
 		.send = vab_argo_send,
 		.max_msg = vab_argo_max_msg,
 		.discard_rx = vab_argo_discard_rx,
+		.open_ep = vab_argo_open_ep,
+		.close_ep = vab_argo_close_ep,
+		.renew_ep = vab_argo_renew_ep,
 	};
 	struct vab b;
 	uint16_t domain = ARGO_DEV_DOMID_SELF;
-	unsigned int f, i;
 	sigset_t sigs;
-	int c, sigfd, ret = 1;
+	int c, sigfd = -1, ret = 1;
 
 	/* First pass: options that the device options depend on. */
 	while ((c = getopt_long(argc, argv, "h", vab_options, NULL)) != -1) {
@@ -384,7 +459,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	vab_domain = domain;
 	vab_init(&b, domain, &t);
+	b.fe_check_ms = VAB_FE_CHECK_MS;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", vab_options, NULL)) != -1) {
 		const struct vab_dev_class *cls =
@@ -415,17 +492,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	for (f = 0; f < b.nfes; f++) {
-		struct vab_frontend *fe = b.fes[f];
-
-		if (vab_bind(&b, &fe->ctrl, "control"))
-			goto out;
-		for (i = 0; i < fe->ndevs; i++)
-			if (vab_bind(&b, &fe->devs[i]->ep, fe->devs[i]->name))
-				goto out;
-	}
-	vab_rxbuf = malloc(vab_rxcap);
-	if (!vab_rxbuf) {
+	if (vab_start(&b))
+		goto out;
+	if (vab_rxbuf_fit(VAB_CTRL_RING)) {
 		vab_log(VAB_LOG_ERROR, "out of memory");
 		goto out;
 	}
@@ -439,16 +508,10 @@ int main(int argc, char **argv)
 out:
 	if (ret && !b.stopping)
 		vab_flush_all(&b);
-	for (f = 0; f < b.nfes; f++) {
-		struct vab_frontend *fe = b.fes[f];
-
-		if (fe->ctrl.fd >= 0)
-			close(fe->ctrl.fd);
-		for (i = 0; i < fe->ndevs; i++)
-			if (fe->devs[i]->ep.fd >= 0)
-				close(fe->devs[i]->ep.fd);
-	}
+	/* Every ring is unregistered with the devices. */
 	vab_destroy(&b);
+	if (sigfd >= 0)
+		close(sigfd);
 	free(vab_rxbuf);
 	return ret;
 }

@@ -22,6 +22,16 @@
  * have drained, so a frontend can make the backend hold at most about
  * mem_limit plus one chain per device (see vab_dev_pump()).
  *
+ * Devices come and go at run time (vab_dev_start(), vab_dev_remove()):
+ * a device takes the lowest index its frontend has free, HELLO counts one
+ * more than the highest in use and DEV_INFO of a free one is NODEV.  A
+ * removed device's chains fail as its class fails them and the frontend
+ * gets EV_DEV_REMOVED; nothing of it is left.  A frontend whose control
+ * ring is no more (a send to it refused, or the periodic vab_fe_check())
+ * is forgotten until it says HELLO again.  Whatever changes the sets of
+ * devices and frontends runs between the handling of messages (a timer,
+ * a watch, SIGHUP), never under a caller that holds one of them.
+ *
  * Copyright (c) 2026 The virtio-argo authors
  */
 #include <endian.h>
@@ -103,14 +113,86 @@ void vab_init(struct vab *b, uint16_t domain, const struct vab_transport *t)
 	b->next_handle = 1;
 }
 
-struct vab_frontend *vab_frontend_get(struct vab *b, uint16_t domid)
+struct vab_frontend *vab_frontend_find(struct vab *b, uint16_t domid)
 {
-	struct vab_frontend *fe;
 	uint32_t i;
 
 	for (i = 0; i < b->nfes; i++)
 		if (b->fes[i]->domid == domid)
 			return b->fes[i];
+	return NULL;
+}
+
+static void vab_ep_close(struct vab *b, struct vab_ep *ep)
+{
+	if (ep->fd >= 0 && b->t.close_ep)
+		b->t.close_ep(b->t.ctx, ep);
+	ep->fd = -1;
+	ep->tx_blocked = false;
+}
+
+static void vab_fe_check(struct vab_dev *unused, void *arg);
+
+/*
+ * A send to the frontend failed with @err: if its ring is gone, look at
+ * the frontend at the end of this turn (vab_fe_check() runs from a timer,
+ * where dropping its state cannot pull anything from under a caller).
+ */
+static void vab_fe_suspect(struct vab_frontend *fe, int err)
+{
+	if (err == -ECONNREFUSED || err == -ESRCH)
+		vab_timer_arm(fe->b, NULL, vab_now_ms(), vab_fe_check, fe);
+}
+
+static void vab_fe_drop_txq(struct vab_frontend *fe)
+{
+	struct vab_ctrl_msg *m;
+
+	while ((m = fe->txq)) {
+		fe->txq = m->next;
+		free(m);
+	}
+	fe->txq_tail = &fe->txq;
+	fe->txq_len = 0;
+	fe->ctrl.tx_blocked = false;
+}
+
+/* A frontend without devices goes: its ring, its messages, its timer. */
+static void vab_fe_free(struct vab_frontend *fe)
+{
+	struct vab *b = fe->b;
+	uint32_t i;
+
+	vab_timer_cancel(b, NULL, vab_fe_check, fe);
+	vab_ep_close(b, &fe->ctrl);
+	vab_fe_drop_txq(fe);
+	for (i = 0; i < b->nfes; i++) {
+		if (b->fes[i] == fe) {
+			memmove(&b->fes[i], &b->fes[i + 1],
+				(b->nfes - i - 1) * sizeof(b->fes[0]));
+			b->nfes--;
+			break;
+		}
+	}
+	free(fe);
+}
+
+struct vab_frontend *vab_frontend_get(struct vab *b, uint16_t domid)
+{
+	struct vab_frontend *fe = vab_frontend_find(b, domid);
+	uint32_t i;
+
+	if (fe)
+		return fe;
+	/* Full: make room by letting go of one that has no device left. */
+	for (i = 0; b->nfes >= VAB_MAX_FRONTENDS && i < b->nfes; i++) {
+		if (!b->fes[i]->ndevs) {
+			vab_log(VAB_LOG_INFO,
+				"frontend %u: no device left: no longer served",
+				b->fes[i]->domid);
+			vab_fe_free(b->fes[i]);
+		}
+	}
 	if (b->nfes >= VAB_MAX_FRONTENDS) {
 		errno = ENOSPC;
 		return NULL;
@@ -129,30 +211,91 @@ struct vab_frontend *vab_frontend_get(struct vab *b, uint16_t domid)
 	return fe;
 }
 
-struct vab_dev *vab_dev_new(struct vab *b, uint16_t fe_domid,
-			    const struct vab_dev_class *cls)
+struct vab_dev *vab_dev_find(struct vab *b, const char *name)
 {
-	struct vab_frontend *fe = vab_frontend_get(b, fe_domid);
-	struct vab_dev *d;
-	unsigned int i, same = 0;
+	uint32_t f, i;
 
+	for (f = 0; f < b->nfes; f++)
+		for (i = 0; i < b->fes[f]->ndevs; i++)
+			if (!strcmp(b->fes[f]->devs[i]->name, name))
+				return b->fes[f]->devs[i];
+	return NULL;
+}
+
+static struct vab_dev *vab_dev_at(const struct vab_frontend *fe,
+				  uint32_t index)
+{
+	uint32_t i;
+
+	for (i = 0; i < fe->ndevs; i++)
+		if (fe->devs[i]->index == index)
+			return fe->devs[i];
+	return NULL;
+}
+
+/* One more than the highest index in use: HELLO's num_devices. */
+static uint32_t vab_fe_num_indexes(const struct vab_frontend *fe)
+{
+	uint32_t i, n = 0;
+
+	for (i = 0; i < fe->ndevs; i++)
+		if (fe->devs[i]->index >= n)
+			n = fe->devs[i]->index + 1;
+	return n;
+}
+
+struct vab_dev *vab_dev_new(struct vab *b, uint16_t fe_domid,
+			    const struct vab_dev_class *cls, int want_index,
+			    const char *name)
+{
+	struct vab_frontend *fe;
+	struct vab_dev *d;
+	uint32_t index;
+	unsigned int n;
+
+	if (name && (!*name || strlen(name) > VAB_ID_MAX)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (name && vab_dev_find(b, name)) {
+		errno = EEXIST;
+		return NULL;
+	}
+	fe = vab_frontend_get(b, fe_domid);
 	if (!fe)
 		return NULL;
-	if (fe->ndevs >= VIRTIO_ARGO_MAX_DEVICES) {
-		errno = ENOSPC;
-		return NULL;
+	if (want_index >= 0) {
+		index = (uint32_t)want_index;
+		if (index >= VIRTIO_ARGO_MAX_DEVICES || vab_dev_at(fe, index)) {
+			errno = index < VIRTIO_ARGO_MAX_DEVICES ? EEXIST : ENOSPC;
+			goto no_dev;
+		}
+	} else {
+		for (index = 0; index < VIRTIO_ARGO_MAX_DEVICES; index++)
+			if (!vab_dev_at(fe, index))
+				break;
+		if (index == VIRTIO_ARGO_MAX_DEVICES) {
+			errno = ENOSPC;
+			goto no_dev;
+		}
 	}
 	d = calloc(1, sizeof(*d));
 	if (!d)
-		return NULL;
-	for (i = 0; i < fe->ndevs; i++)
-		if (fe->devs[i]->cls == cls)
-			same++;
+		goto no_dev;
+	if (name) {
+		memcpy(d->name, name, strlen(name) + 1);
+	} else {
+		/* "blk0": the lowest number no device of the backend has. */
+		for (n = 0;; n++) {
+			snprintf(d->name, sizeof(d->name), "%s%u", cls->name, n);
+			if (!vab_dev_find(b, d->name))
+				break;
+		}
+	}
 	d->b = b;
 	d->fe = fe;
 	d->cls = cls;
-	d->index = fe->ndevs;
-	snprintf(d->name, sizeof(d->name), "%s%u", cls->name, same);
+	d->index = index;
 	d->ep.fd = -1;
 	d->ep.port = VIRTIO_ARGO_PORT_DATA_BASE + d->index;
 	d->ep.partner = fe_domid;
@@ -163,6 +306,16 @@ struct vab_dev *vab_dev_new(struct vab *b, uint16_t fe_domid,
 	d->generation = 1;
 	fe->devs[fe->ndevs++] = d;
 	return d;
+
+no_dev:
+	/* A frontend made for this device and never used goes with it. */
+	if (!fe->ndevs && fe->ctrl.fd < 0 && !fe->hello) {
+		int e = errno;
+
+		vab_fe_free(fe);
+		errno = e;
+	}
+	return NULL;
 }
 
 /* A size in bytes with an optional K or M suffix (powers of 1024). */
@@ -465,6 +618,7 @@ static bool vab_dev_send_one(struct vab_dev *d)
 		vab_fe_log(d->fe, d, VAB_LOG_WARN,
 			   "cannot send completions to port %#x: %s; dropping them",
 			   d->fe_port, strerror(-r));
+		vab_fe_suspect(d->fe, r);
 		while ((c = d->comp)) {
 			d->comp = c->next;
 			vab_chain_free(d, c);
@@ -880,10 +1034,12 @@ void vab_ctrl_tx(struct vab_frontend *fe)
 			fe->ctrl.tx_blocked = true;
 			return;
 		}
-		if (r < 0)
+		if (r < 0) {
 			vab_fe_log(fe, NULL, VAB_LOG_WARN,
 				   "cannot send message %#x to port %#x: %s",
 				   m->type, m->port, strerror(-r));
+			vab_fe_suspect(fe, r);
+		}
 		fe->txq = m->next;
 		if (!fe->txq)
 			fe->txq_tail = &fe->txq;
@@ -976,6 +1132,15 @@ static void vab_dev_detach(struct vab_dev *d)
 	d->fe_max_msg = 0;
 }
 
+static uint32_t vab_new_handle(struct vab *b)
+{
+	uint32_t h = b->next_handle++;
+
+	if (!b->next_handle)
+		b->next_handle = 1;
+	return h;
+}
+
 static int vab_hello(const struct vab_req *rq)
 {
 	struct vab_frontend *fe = rq->fe;
@@ -1008,16 +1173,18 @@ static int vab_hello(const struct vab_req *rq)
 
 		vab_dev_detach(d);
 		d->ev_config_pending = false;
-		d->handle = fe->b->next_handle++;
-		if (!fe->b->next_handle)
-			fe->b->next_handle = 1;
+		d->known = false;
+		d->handle = vab_new_handle(fe->b);
 	}
 	fe->hello = true;
 	fe->ctrl_port = rq->port;
+	if (fe->b->fe_check_ms)
+		vab_timer_arm(fe->b, NULL, vab_now_ms() + fe->b->fe_check_ms,
+			      vab_fe_check, fe);
 
 	memset(&rep, 0, sizeof(rep));
 	rep.version = htole16(VIRTIO_ARGO_VERSION);
-	rep.num_devices = htole16((uint16_t)fe->ndevs);
+	rep.num_devices = htole16((uint16_t)vab_fe_num_indexes(fe));
 	rep.max_msg = htole32(VAB_RING_MSG(fe->ctrl.ring_size));
 	vab_reply(rq, VIRTIO_ARGO_S_OK, &rep, sizeof(rep));
 	vab_fe_log(fe, NULL, VAB_LOG_INFO,
@@ -1043,9 +1210,14 @@ static int vab_dev_info(const struct vab_req *rq)
 		vab_bad(rq->fe, NULL, "DEV_INFO with device %#x", rq->dev);
 		return VIRTIO_ARGO_S_INVAL;
 	}
-	if (le32toh(req.index) >= rq->fe->ndevs)
+	d = vab_dev_at(rq->fe, le32toh(req.index));
+	if (!d) {
+		/* Never in use, or removed: a hole the frontend skips. */
+		vab_fe_log(rq->fe, NULL, VAB_LOG_DEBUG,
+			   "DEV_INFO of index %u: no device", le32toh(req.index));
 		return VIRTIO_ARGO_S_NODEV;
-	d = rq->fe->devs[le32toh(req.index)];
+	}
+	d->known = true;
 
 	memset(buf, 0, sizeof(buf));
 	memset(&rep, 0, sizeof(rep));
@@ -1459,13 +1631,285 @@ void vab_refresh_all(struct vab *b)
 				b->fes[f]->devs[i]->cls->refresh(b->fes[f]->devs[i]);
 }
 
+/* ---- Devices and frontends coming and going ------------------------------ */
+
+int vab_start(struct vab *b)
+{
+	uint32_t f, i;
+	int r;
+
+	for (f = 0; b->t.open_ep && f < b->nfes; f++) {
+		struct vab_frontend *fe = b->fes[f];
+
+		if (fe->ctrl.fd < 0) {
+			r = b->t.open_ep(b->t.ctx, &fe->ctrl, "control");
+			if (r)
+				return r;
+		}
+		for (i = 0; i < fe->ndevs; i++) {
+			if (fe->devs[i]->ep.fd >= 0)
+				continue;
+			r = b->t.open_ep(b->t.ctx, &fe->devs[i]->ep,
+					 fe->devs[i]->name);
+			if (r)
+				return r;
+		}
+	}
+	b->running = true;
+	return 0;
+}
+
+/* EV_DEV_ADDED or EV_DEV_REMOVED about @d, queued for its frontend. */
+static void vab_queue_ev_dev(struct vab_dev *d, uint32_t type)
+{
+	struct virtio_argo_ev_dev ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.hdr.dev = htole32(d->handle);
+	ev.index = htole32(d->index);
+	vab_ctrl_queue(d->fe, d->fe->ctrl_port, type, &ev, sizeof(ev));
+}
+
+int vab_dev_start(struct vab_dev *d)
+{
+	struct vab_frontend *fe = d->fe;
+	struct vab *b = d->b;
+	int r;
+
+	if (b->running && b->t.open_ep) {
+		if (fe->ctrl.fd < 0) {
+			r = b->t.open_ep(b->t.ctx, &fe->ctrl, "control");
+			if (r)
+				return r;
+		}
+		r = b->t.open_ep(b->t.ctx, &d->ep, d->name);
+		if (r)
+			return r;
+	}
+	if (fe->hello) {
+		/* A handle of its own, as if it had been there at HELLO. */
+		d->handle = vab_new_handle(b);
+		vab_queue_ev_dev(d, VIRTIO_ARGO_T_EV_DEV_ADDED);
+		if (!fe->ctrl.tx_blocked)
+			vab_ctrl_tx(fe);
+	}
+	if (b->running)
+		vab_fe_log(fe, d, VAB_LOG_INFO, "added at index %u%s", d->index,
+			   fe->hello ? " (frontend told)" : "");
+	return 0;
+}
+
+/* Out of its frontend, its callbacks, its class, its chains, its ring. */
+static void vab_dev_free(struct vab_dev *d)
+{
+	struct vab_frontend *fe = d->fe;
+	unsigned int qi;
+	uint32_t i;
+
+	for (i = 0; i < fe->ndevs; i++) {
+		if (fe->devs[i] == d) {
+			memmove(&fe->devs[i], &fe->devs[i + 1],
+				(fe->ndevs - i - 1) * sizeof(fe->devs[0]));
+			fe->ndevs--;
+			break;
+		}
+	}
+	vab_loop_dev_gone(d->b, d);
+	if (d->cls->destroy)
+		d->cls->destroy(d);
+	vab_dev_drop_chains(d);
+	for (qi = 0; qi < d->num_queues; qi++)
+		free(d->queues[qi].slots);
+	vab_ep_close(d->b, &d->ep);
+	free(d->spec);
+	free(d);
+}
+
+/*
+ * A frontend is served while it has devices or is connected: one that
+ * said HELLO keeps its control ring with no device (it gets EV_DEV_ADDED
+ * when one comes); one that did not, or is gone, is let go.
+ */
+static bool vab_fe_release_unused(struct vab_frontend *fe)
+{
+	if (fe->ndevs || fe->hello)
+		return false;
+	vab_fe_free(fe);
+	return true;
+}
+
+void vab_dev_discard(struct vab_dev *d)
+{
+	struct vab_frontend *fe = d->fe;
+
+	vab_dev_free(d);
+	vab_fe_release_unused(fe);
+}
+
+void vab_dev_remove(struct vab_dev *d)
+{
+	struct vab_frontend *fe = d->fe;
+	struct vab_chain *c, *ready = d->ready;
+	uint32_t inflight = d->inflight, qi, id;
+
+	/*
+	 * Every chain fails as the class fails one (virtio-blk: IOERR), so
+	 * that the driver sees errors, not a hang: whole chains not yet
+	 * executed, those being received, then those the class holds.
+	 */
+	d->ready = NULL;
+	d->ready_tail = &d->ready;
+	while ((c = ready)) {
+		ready = c->next;
+		c->next = NULL;
+		vab_chain_fail(d, c);
+	}
+	for (qi = 0; qi < d->num_queues; qi++) {
+		struct vab_queue *q = &d->queues[qi];
+
+		for (id = 0; q->slots && id < q->size; id++)
+			if (q->slots[id] &&
+			    q->slots[id]->state == VAB_CHAIN_RECEIVING)
+				vab_chain_fail(d, q->slots[id]);
+	}
+	if (d->cls->stop)
+		d->cls->stop(d);
+	/* What the frontend's ring takes now; the rest it fails itself. */
+	vab_dev_pump(d);
+	d->ev_config_pending = false;
+	if (fe->hello && d->known)
+		vab_queue_ev_dev(d, VIRTIO_ARGO_T_EV_DEV_REMOVED);
+	vab_fe_log(fe, d, VAB_LOG_INFO,
+		   "removed from index %u (%u request%s in flight failed%s)",
+		   d->index, inflight, inflight == 1 ? "" : "s",
+		   fe->hello && d->known ? ", frontend told" : "");
+	vab_dev_free(d);
+	if (fe->txq && !fe->ctrl.tx_blocked)
+		vab_ctrl_tx(fe);
+	vab_fe_release_unused(fe);
+}
+
+/*
+ * Register our rings for @fe again where the hypervisor dropped them
+ * (Xen removes every ring naming a domain as its partner when that
+ * domain dies); retried by vab_fe_check() while the domain is absent.
+ */
+static void vab_fe_renew(struct vab_frontend *fe)
+{
+	struct vab *b = fe->b;
+	bool again = false, renewed = false;
+	uint32_t i;
+	int r;
+
+	fe->renew = false;
+	if (!b->running || !b->t.renew_ep)
+		return;
+	for (i = 0; i <= fe->ndevs; i++) {
+		struct vab_ep *ep = i < fe->ndevs ? &fe->devs[i]->ep : &fe->ctrl;
+
+		r = b->t.renew_ep(b->t.ctx, ep);
+		if (!r)
+			renewed = true;
+		else if (r != -EEXIST)
+			again = true;
+	}
+	fe->renew = again;
+	if (renewed)
+		vab_log(VAB_LOG_INFO,
+			"frontend %u: our rings for it had gone with its domain: registered again",
+			fe->domid);
+}
+
+void vab_fe_gone(struct vab_frontend *fe, const char *why)
+{
+	struct vab *b = fe->b;
+	uint32_t i, chains = 0;
+
+	for (i = 0; i < fe->ndevs; i++) {
+		struct vab_dev *d = fe->devs[i];
+
+		chains += d->inflight;
+		/* The class forgets its chains, they are freed, our ring emptied. */
+		vab_dev_detach(d);
+		d->ev_config_pending = false;
+		d->known = false;
+	}
+	vab_fe_drop_txq(fe);
+	fe->hello = false;
+	fe->ctrl_port = 0;
+	fe->gone++;
+	vab_log(VAB_LOG_INFO,
+		"frontend %u: gone (%s): its %u device%s reset, %u request%s dropped",
+		fe->domid, why, fe->ndevs, fe->ndevs == 1 ? "" : "s", chains,
+		chains == 1 ? "" : "s");
+	fe->renew = true;
+	vab_fe_renew(fe);
+	if (fe->renew && b->fe_check_ms)
+		vab_timer_arm(b, NULL, vab_now_ms() + b->fe_check_ms,
+			      vab_fe_check, fe);
+	else
+		vab_timer_cancel(b, NULL, vab_fe_check, fe);
+}
+
+/*
+ * Is the frontend still there?  While it is connected, its control ring
+ * must exist (a query of the hypervisor, no message); a frontend whose
+ * module was unloaded or whose domain died has none.  Runs from a timer:
+ * every fe_check_ms, and at once after a send to it failed.
+ */
+static void vab_fe_check(struct vab_dev *unused, void *arg)
+{
+	struct vab_frontend *fe = arg;
+	struct vab *b = fe->b;
+	uint32_t max;
+	int r;
+
+	(void)unused;
+	if (fe->hello) {
+		r = b->t.max_msg(b->t.ctx, &fe->ctrl, fe->domid, fe->ctrl_port,
+				 &max);
+		if (r == -ECONNREFUSED || r == -ESRCH) {
+			/* It tries to register our rings again itself. */
+			vab_fe_gone(fe, r == -ESRCH ? "no such domain" :
+				    "its control ring is no more");
+			if (vab_fe_release_unused(fe))
+				return;
+		}
+	} else if (fe->renew) {
+		vab_fe_renew(fe);
+	}
+	if (b->fe_check_ms && (fe->hello || fe->renew))
+		vab_timer_arm(b, NULL, vab_now_ms() + b->fe_check_ms,
+			      vab_fe_check, fe);
+}
+
+void vab_announce_exit(struct vab *b)
+{
+	uint32_t f, i;
+
+	for (f = 0; f < b->nfes; f++) {
+		struct vab_frontend *fe = b->fes[f];
+
+		if (!fe->hello)
+			continue;
+		for (i = 0; i < fe->ndevs; i++) {
+			if (fe->devs[i]->known)
+				vab_queue_ev_dev(fe->devs[i],
+						 VIRTIO_ARGO_T_EV_DEV_REMOVED);
+			fe->devs[i]->known = false;
+			fe->devs[i]->ev_config_pending = false;
+		}
+		if (!fe->ctrl.tx_blocked)
+			vab_ctrl_tx(fe);
+	}
+}
+
 void vab_destroy(struct vab *b)
 {
 	uint32_t f, i;
 
 	for (f = 0; f < b->nfes; f++) {
 		struct vab_frontend *fe = b->fes[f];
-		struct vab_ctrl_msg *m;
 
 		for (i = 0; i < fe->ndevs; i++) {
 			struct vab_dev *d = fe->devs[i];
@@ -1478,12 +1922,12 @@ void vab_destroy(struct vab *b)
 			vab_dev_drop_chains(d);
 			for (qi = 0; qi < d->num_queues; qi++)
 				free(d->queues[qi].slots);
+			vab_ep_close(b, &d->ep);
+			free(d->spec);
 			free(d);
 		}
-		while ((m = fe->txq)) {
-			fe->txq = m->next;
-			free(m);
-		}
+		vab_ep_close(b, &fe->ctrl);
+		vab_fe_drop_txq(fe);
 		free(fe);
 	}
 	vab_loop_free(b);
