@@ -793,7 +793,9 @@ static void net_tap_watch(struct net *n)
 
 /*
  * TUNSETOFFLOAD: what the kernel may hand us is what the guest takes
- * (nothing while it is being reset: @off).
+ * (nothing while it is being reset: @off).  A tap that went away takes
+ * nothing more: there is nothing to set (and trying again at every
+ * reset would log an error each time).
  */
 static void net_tap_offload(struct net *n, bool off)
 {
@@ -807,7 +809,7 @@ static void net_tap_offload(struct net *n, bool off)
 		if (f & NET_F(GUEST_TSO6))
 			want |= TUN_F_TSO6;
 	}
-	if (n->tap_fd < 0 || want == n->tap_offload)
+	if (n->tap_fd < 0 || n->tap_dead || want == n->tap_offload)
 		return;
 	if (ioctl(n->tap_fd, TUNSETOFFLOAD, (unsigned long)want)) {
 		vab_fe_log(n->d->fe, n->d, VAB_LOG_ERROR,
