@@ -16,6 +16,14 @@
 # letters only.  Inside (tests/e2e/guest/hostile.sh):
 #
 #   backend_ready, transport_takes_only_matching_replies, virtio_rng_binds
+#   config_read_after_attach   (the backend's) the transport read the whole
+#                              configuration space again (CONFIG_READ)
+#                              after ATTACH, before the driver started
+#   config_read_answered       and logged no error about it
+#   ev_config_before_registration_not_counted
+#                              (the backend's) an EV_CONFIG sent before
+#                              ATTACH's reply, the device not registered
+#                              yet, was counted nowhere
 #   one case per variant (hostile_backend --list), reported by the backend:
 #     the transport's counters (the device's malformed, stale, messages
 #     received, chains and bytes completed; the control channel's
@@ -32,6 +40,31 @@
 #                              replies included: each one is ctrl_stale)
 #   device_survives            never broken or lost; chains sent = done
 #   virtio_rng_unbinds, transport_unloads, backend_sigterm_exits_0
+#
+# Then three scenarios, each a backend of its own (hostile_backend
+# --scenario: honest virtio-rng and virtio-blk RAM disks behind the same
+# decoys, each misbehaving in one way) and the transport loaded again:
+#
+#   config  ev_config_before_registration_reaches_driver: an EV_CONFIG
+#           sent before ATTACH's reply reaches virtio_blk (the disk's
+#           size and its "new size" notice), and an older CONFIG_READ
+#           reply does not take it back
+#           ev_config_before_publish_covered_by_config_read: one sent right
+#           after DEV_INFO's reply too, through CONFIG_READ
+#           data_ring_over_hypervisor_limit_io_works: DEV_INFO states a
+#           1 MiB data ring over a 16 KiB one: 64 KiB O_DIRECT writes and
+#           reads go through, and the transport warns
+#   readd   dev_removed_and_added_again: EV_DEV_REMOVED and EV_DEV_ADDED of
+#           index 0 while the transport adds another device, then again
+#           right after the new device's ATTACH: device 0 comes back and
+#           /dev/hwrng reads from it
+#   many    timeout_ms_bounds: 0, 50, 700000 refused (insmod and sysfs,
+#           EINVAL), 100, 600000, 2000 taken
+#           refusal_longer_than_reply_buffer: a 64-byte refusal of ATTACH
+#           is -EIO, not a malformed reply
+#           rmmod_dead_backend_one_timeout: with the backend stopped
+#           (SIGSTOP) and three devices, rmmod takes one timeout_ms
+#   scenario_backends_exit_0   no malformed request reached them
 #   console_clean              scripts/console-check.sh: no oops, KASAN,
 #                              UBSAN, lockdep or WARNING
 #
@@ -51,7 +84,10 @@ exec </dev/null
 cases_pre=(
 	backend_ready
 	transport_takes_only_matching_replies
+	config_read_after_attach
+	config_read_answered
 	virtio_rng_binds
+	ev_config_before_registration_not_counted
 )
 cases_post=(
 	hwrng_reads_complete
@@ -61,6 +97,14 @@ cases_post=(
 	virtio_rng_unbinds
 	transport_unloads
 	backend_sigterm_exits_0
+	ev_config_before_registration_reaches_driver
+	ev_config_before_publish_covered_by_config_read
+	data_ring_over_hypervisor_limit_io_works
+	dev_removed_and_added_again
+	timeout_ms_bounds
+	refusal_longer_than_reply_buffer
+	rmmod_dead_backend_one_timeout
+	scenario_backends_exit_0
 )
 
 va_e2e_env hostile
