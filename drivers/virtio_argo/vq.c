@@ -756,7 +756,11 @@ static void va_data_tx_ready(struct argo_endpoint *ep, void *priv)
 
 	spin_lock_irqsave(&vad->lock, flags);
 	vad->tx_blocked = false;
-	va_tx(vad);
+	/* Lost since the -EAGAIN: what was made available fails, unsent. */
+	if (vad->lost)
+		va_fail_locked(vad);
+	else
+		va_tx(vad);
 	spin_unlock_irqrestore(&vad->lock, flags);
 }
 

@@ -1756,16 +1756,6 @@ static void flow_lost_device_sends_nothing_on_tx_ready(struct kunit *test)
 	struct vt_ctx *c;
 	bool kick;
 
-	/*
-	 * Bug in vq.c, left to its owner: va_data_tx_ready() calls va_tx()
-	 * without looking at vad->lost (va_vq_notify() and va_tx_work() do).
-	 * Here it sends z to the lost backend and marks it in flight; the
-	 * avail event moves past z, so the driver does not kick, and z never
-	 * completes: used idx stays 2, inflight 1.  Remove this skip with the
-	 * fix (e.g. fail what is available instead of sending when lost).
-	 */
-	kunit_skip(test, "vq.c: tx_ready sends a lost device's chain (see comment)");
-
 	cfg.be_ring = VT_SMALL_RING;
 	cfg.features |= BIT_ULL(VIRTIO_RING_F_EVENT_IDX);
 	c = vt_setup(test, &cfg);
