@@ -324,6 +324,14 @@ struct vab {
 
 /* log.c */
 extern enum vab_log_level vab_log_level;
+/*
+ * While vab_log_catch is set and empty, the text of the next error line
+ * (whatever the level shown) is also copied there (vab_log_catch_len
+ * bytes at most): the first error, the cause, is what the control socket
+ * answers.
+ */
+extern char *vab_log_catch;
+extern size_t vab_log_catch_len;
 int vab_parse_log_level(const char *s, enum vab_log_level *lvl);
 void vab_log(enum vab_log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -484,6 +492,25 @@ extern const struct vab_dev_class vab_rng_class;
 extern const struct vab_dev_class vab_console_class;
 /* The class named @name ("blk", "net", "rng", "console"), or NULL. */
 const struct vab_dev_class *vab_class_find(const char *name);
+
+/*
+ * config.c: --config FILE.  vab_config_load() adds the file's devices
+ * (at start); vab_config_reload() (SIGHUP) adds what is new in it and
+ * removes what is no longer, or changes nothing if the file has an error.
+ * Both 0, or -1 after logging the line.  vab_destroy() frees the rest.
+ */
+int vab_config_load(struct vab *b, const char *path);
+int vab_config_reload(struct vab *b);
+void vab_config_free(struct vab *b);
+
+/*
+ * control.c: --control PATH, a unix stream socket (mode 0600) taking one
+ * command per line (see control.c).  vab_control_open(): 0 or -errno,
+ * logged; vab_control_close() (also from vab_destroy()) closes every
+ * connection and removes the socket.
+ */
+int vab_control_open(struct vab *b, const char *path);
+void vab_control_close(struct vab *b);
 
 /* Little-endian helpers for byte buffers of unknown alignment. */
 static inline uint16_t vab_get16(const void *p)

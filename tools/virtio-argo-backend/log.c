@@ -23,6 +23,8 @@
 #define VAB_RL_BURST		10
 
 enum vab_log_level vab_log_level = VAB_LOG_INFO;
+char *vab_log_catch;
+size_t vab_log_catch_len;
 
 static const char *const vab_level_names[] = {
 	[VAB_LOG_DEBUG] = "debug",
@@ -56,13 +58,20 @@ static void vab_vlog(enum vab_log_level lvl, const char *prefix,
 		     const char *fmt, va_list ap)
 {
 	char line[512];
-	int n;
+	int n, head;
 
+	head = snprintf(line, sizeof(line), "%s: %s: ", VAB_NAME,
+			vab_level_names[lvl]);
 	n = snprintf(line, sizeof(line), "%s: %s: %s", VAB_NAME,
 		     vab_level_names[lvl], prefix);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		n = 0;
 	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	if (lvl >= VAB_LOG_ERROR && vab_log_catch && !*vab_log_catch &&
+	    vab_log_catch_len && head > 0 && (size_t)head < sizeof(line))
+		snprintf(vab_log_catch, vab_log_catch_len, "%s", line + head);
+	if (lvl < vab_log_level)
+		return;
 	/* One write per line, so that lines of several processes don't mix. */
 	fprintf(stderr, "%s\n", line);
 }
@@ -71,7 +80,7 @@ void vab_log(enum vab_log_level lvl, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (lvl < vab_log_level)
+	if (lvl < vab_log_level && !(lvl >= VAB_LOG_ERROR && vab_log_catch))
 		return;
 	va_start(ap, fmt);
 	vab_vlog(lvl, "", fmt, ap);

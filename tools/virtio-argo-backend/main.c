@@ -3,6 +3,7 @@
  * virtio-argo-backend: serve virtio devices to other domains over Argo.
  *
  *   virtio-argo-backend [--domain D] [--log-level LEVEL]
+ *       [--config FILE] [--control PATH]
  *       --blk frontend=F,file=PATH[,readonly=on][,num-queues=N]...
  *       --net frontend=F,switch=NAME|tap=IFNAME[,mac=MAC][,link=up|down]...
  *       --rng frontend=F[,rate=BYTES_PER_SEC][,burst=BYTES]
@@ -17,8 +18,11 @@
  * Signals: SIGTERM or SIGINT stops taking requests, fails the chains still
  * being received, sends what is done, flushes every device and exits 0
  * (1 if a flush failed); a second one exits at once after the flush.
- * SIGHUP looks at every device's backing store again (a resized disk is
- * announced to its frontend with EV_CONFIG).
+ * SIGHUP reads the configuration file again (config.c: devices new in it
+ * are added, devices no longer in it removed) and looks at every device's
+ * backing store again (a resized disk is announced to its frontend with
+ * EV_CONFIG).  The control socket (control.c) adds and removes devices at
+ * run time.
  *
  * Copyright (c) 2026 The virtio-argo authors
  */
@@ -340,7 +344,10 @@ static int vab_run(struct vab *b, int sigfd)
 		vab_loop_run_timers(b);
 		if (hup) {
 			hup = false;
-			vab_log(VAB_LOG_INFO, "SIGHUP: refreshing devices");
+			vab_log(VAB_LOG_INFO, "SIGHUP: %srefreshing devices",
+				b->config ? "reading the configuration, " : "");
+			if (!b->stopping)
+				vab_config_reload(b);
 			vab_refresh_all(b);
 		}
 	}
@@ -353,16 +360,23 @@ static int vab_run(struct vab *b, int sigfd)
 static void vab_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: %s [--domain D] [--log-level LEVEL] --CLASS PROPS...\n"
+		"usage: %s [--domain D] [--log-level LEVEL] [--config FILE]\n"
+		"       [--control PATH] --CLASS PROPS...\n"
 		"\n"
 		"Serve virtio devices to frontend domains over Argo (/dev/argo).\n"
 		"\n"
 		"  --domain D          domain to act as: self (default) or, under the\n"
 		"                      loopback provider, a virtual domain number\n"
 		"  --log-level LEVEL   debug, info (default), warn or error\n"
+		"  --config FILE       devices, one per line: CLASS PROPS (# comments);\n"
+		"                      read again on SIGHUP\n"
+		"  --control PATH      a unix socket (mode 0600) taking commands: add\n"
+		"                      CLASS PROPS, remove ID, list, link ID up|down,\n"
+		"                      stats ID (see virtio-argo-ctl)\n"
 		"\n"
 		"One option per device, PROPS being key=value,...; every device takes:\n"
 		"      frontend=D        the frontend domain (required)\n"
+		"      id=NAME           its name (default: class and number, blk0)\n"
 		"      ring-size=BYTES   our data ring, 16K..16M-64 (2M)\n"
 		"      max-memory=BYTES  memory held for the device's requests (64M)\n"
 		"  --blk PROPS         a virtio-blk disk:\n"
@@ -392,8 +406,10 @@ static void vab_usage(FILE *f)
 		"      offload=on|off    offer checksum and TSO offloads (on)\n"
 		"Sizes take K and M suffixes; \",,\" stands for a comma inside a value.\n"
 		"\n"
-		"Devices get indexes 0, 1, ... per frontend in command-line order.\n"
-		"SIGTERM/SIGINT: finish, flush, exit 0.  SIGHUP: re-read disk sizes.\n",
+		"Devices get indexes 0, 1, ... per frontend in command-line order, then\n"
+		"the configuration file's; one added later takes the lowest free one.\n"
+		"SIGTERM/SIGINT: finish, flush, exit 0.  SIGHUP: re-read the\n"
+		"configuration file and disk sizes.\n",
 		VAB_NAME);
 }
 
@@ -404,6 +420,8 @@ static const struct option vab_options[] = {
 	{ "rng", required_argument, NULL, 'r' },
 	{ "net", required_argument, NULL, 'n' },
 	{ "console", required_argument, NULL, 'c' },
+	{ "config", required_argument, NULL, 'f' },
+	{ "control", required_argument, NULL, 's' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -420,6 +438,7 @@ int main(int argc, char **argv)
 	};
 	struct vab b;
 	uint16_t domain = ARGO_DEV_DOMID_SELF;
+	const char *config = NULL, *control = NULL;
 	sigset_t sigs;
 	int c, sigfd = -1, ret = 1;
 
@@ -440,6 +459,20 @@ int main(int argc, char **argv)
 					optarg);
 				return 2;
 			}
+			break;
+		case 'f':
+			if (config) {
+				vab_log(VAB_LOG_ERROR, "--config given twice");
+				return 2;
+			}
+			config = optarg;
+			break;
+		case 's':
+			if (control) {
+				vab_log(VAB_LOG_ERROR, "--control given twice");
+				return 2;
+			}
+			control = optarg;
 			break;
 		case 'b':
 		case 'r':
@@ -475,7 +508,12 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!b.nfes) {
+	if (config && vab_config_load(&b, config)) {
+		vab_destroy(&b);
+		return 2;
+	}
+	/* With a file or a socket, devices may come later. */
+	if (!b.nfes && !config && !control) {
 		vab_log(VAB_LOG_ERROR, "no device given (see --help)");
 		vab_destroy(&b);
 		return 2;
@@ -493,6 +531,8 @@ int main(int argc, char **argv)
 	}
 
 	if (vab_start(&b))
+		goto out;
+	if (control && vab_control_open(&b, control))
 		goto out;
 	if (vab_rxbuf_fit(VAB_CTRL_RING)) {
 		vab_log(VAB_LOG_ERROR, "out of memory");

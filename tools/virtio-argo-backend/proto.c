@@ -1908,6 +1908,8 @@ void vab_destroy(struct vab *b)
 {
 	uint32_t f, i;
 
+	vab_control_close(b);
+	vab_config_free(b);
 	for (f = 0; f < b->nfes; f++) {
 		struct vab_frontend *fe = b->fes[f];
 
