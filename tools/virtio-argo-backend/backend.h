@@ -55,6 +55,13 @@
  */
 #define VAB_DEV_MEM_LIMIT	(64U << 20)
 
+/*
+ * Protocol features we accept when a frontend proposes them in HELLO
+ * (include/uapi/argo/virtio_argo.h): OUT_NOCOMP, no completion for a
+ * chain without device-writable bytes (see struct vab_chain).
+ */
+#define VAB_PROTO_FEATURES	VIRTIO_ARGO_F_OUT_NOCOMP
+
 /* Frontends served by one backend (each is a domain id). */
 #define VAB_MAX_FRONTENDS	64
 
@@ -127,10 +134,20 @@ enum vab_chain_state {
  * One descriptor chain of a frontend, from its CHAIN_FIRST record until
  * the last record of its completion has been sent.  It owns the slot
  * queue->slots[id] meanwhile, which is how duplicate ids are caught.
+ *
+ * OUT_NOCOMP (the frontend proposed it at HELLO): a chain without
+ * device-writable bytes (in_len 0) is nocomp.  The frontend completes it
+ * itself once it has sent it, so it gives up its slot as soon as it is
+ * whole (the frontend may reuse the id at once), is still executed in
+ * order, and vab_chain_complete() then frees it: no completion is sent.
+ * Its memory stays charged until then (flow control).
  */
 struct vab_chain {
 	struct vab_chain *next;		/* ready or completion list */
+	/* Every chain of the device, slot or not (vab_dev_drop_chains()). */
+	struct vab_chain *dev_next, **dev_pprev;
 	enum vab_chain_state state;
+	bool nocomp;			/* OUT_NOCOMP: no completion sent */
 	uint16_t queue;
 	uint16_t id;
 	uint32_t session;		/* hdr.tag of its requests */
@@ -169,7 +186,9 @@ struct vab_queue {
  * class that holds chains must have reset and stop: proto.c calls reset
  * before it frees the device's chains (the class forgets or completes the
  * ones it holds) and stop on SIGTERM (the class completes every chain it
- * holds and every chain it is given from then on, at once).
+ * holds and every chain it is given from then on, at once).  A chain
+ * may be freed by vab_chain_complete() (nocomp, see struct vab_chain):
+ * the class must not touch it afterwards.
  */
 struct vab_dev_class {
 	const char *name;		/* command-line option and log name */
@@ -216,6 +235,7 @@ struct vab_dev_stats {
 	uint64_t tx_eagain;
 	uint64_t chains;
 	uint64_t chains_failed;
+	uint64_t chains_nocomp;		/* done, no completion sent (OUT_NOCOMP) */
 	uint64_t malformed;
 };
 
@@ -261,7 +281,9 @@ struct vab_dev {
 
 	struct vab_chain *ready, **ready_tail;
 	struct vab_chain *comp, **comp_tail;
-	uint32_t inflight;		/* chains holding a slot */
+	struct vab_chain *chains;	/* every chain alive (dev_next) */
+	struct vab_chain *executing;	/* in cls->request() now */
+	uint32_t inflight;		/* chains alive (a slot, or nocomp) */
 	size_t mem_used;
 	size_t mem_limit;
 	bool pumping;			/* in vab_dev_pump() */
@@ -284,6 +306,7 @@ struct vab_frontend {
 	struct vab_ep ctrl;
 	bool hello;			/* HELLO done: ctrl_port valid */
 	uint32_t ctrl_port;		/* where events go */
+	uint32_t features;		/* protocol features of its HELLO */
 	struct vab_dev *devs[VIRTIO_ARGO_MAX_DEVICES];
 	uint32_t ndevs;
 	struct vab_ctrl_msg *txq, **txq_tail;

@@ -19,10 +19,14 @@
  * What Linux needs from the device: the hvc console's put_chars() adds
  * its output to transmitq0 and then busy-waits, interrupts off, until the
  * device has used the buffer (the specification's footnote on Device
- * Operation).  So a transmit chain is completed as soon as its bytes are
- * written to the peer, one chain at a time, never batched; and receive
- * buffers are all posted at probe and re-posted as input is consumed, so
- * input is read only into held receive chains.
+ * Operation).  Over Argo no completion can end that wait on a guest's
+ * only vCPU, so the transport uses OUT_NOCOMP (see struct vab_chain):
+ * transmit chains are then the driver's again once sent, and
+ * vab_chain_complete() frees them here.  Without it a transmit chain is
+ * completed as soon as its bytes are written to the peer, one chain at a
+ * time, never batched.  Receive buffers are all posted at probe and
+ * re-posted as input is consumed, so input is read only into held receive
+ * chains.
  *
  * The peer:
  *   pty     posix_openpt(), raw mode; its /dev/pts path is logged (and

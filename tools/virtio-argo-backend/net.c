@@ -162,9 +162,13 @@ struct net {
 	/* Receive chains held, oldest first. */
 	struct vab_chain **rx;
 	uint32_t nrx;
-	/* Transmit chains waiting for the tap, a FIFO of queue_size. */
-	struct vab_chain **txw;
-	uint32_t txw_head;
+	/*
+	 * Transmit chains waiting for the tap, in order, linked through
+	 * c->next.  Not bounded by the queue's size: with OUT_NOCOMP the
+	 * driver has them back at once and sends more (the device's memory
+	 * limit bounds them).
+	 */
+	struct vab_chain *txw, **txw_tail;
 	uint32_t ntxw;
 
 	struct vab_net_stats st;
@@ -861,17 +865,24 @@ static void net_tap_tx_done(struct net *n, struct vab_chain *c, int r)
 	vab_chain_complete(n->d, c, NULL, 0, 0, NULL, 0);
 }
 
+static void net_txw_pop(struct net *n)
+{
+	n->txw = n->txw->next;
+	if (!n->txw)
+		n->txw_tail = &n->txw;
+	n->ntxw--;
+}
+
 /* POLLOUT: write the chains that waited, in order. */
 static void net_tap_flush(struct net *n)
 {
-	while (n->ntxw) {
-		struct vab_chain *c = n->txw[n->txw_head];
+	while (n->txw) {
+		struct vab_chain *c = n->txw;
 		int r = n->tap_dead ? -EIO : net_tap_write(n, c);
 
 		if (r == -EAGAIN)
 			return;
-		n->txw_head = (n->txw_head + 1) % n->queue_size;
-		n->ntxw--;
+		net_txw_pop(n);
 		net_tap_tx_done(n, c, r);
 	}
 }
@@ -887,12 +898,10 @@ static void net_tap_tx(struct net *n, struct vab_chain *c)
 			return;
 		}
 	}
-	if (n->ntxw >= n->queue_size) {
-		/* Cannot be: no more chains than the queue's size. */
-		net_tap_tx_done(n, c, -ENOBUFS);
-		return;
-	}
-	n->txw[(n->txw_head + n->ntxw++) % n->queue_size] = c;
+	c->next = NULL;
+	*n->txw_tail = c;
+	n->txw_tail = &c->next;
+	n->ntxw++;
 	net_tap_watch(n);
 }
 
@@ -1023,6 +1032,7 @@ static struct net *net_get(struct vab_dev *d)
 	n->queue_size = NET_QUEUE_SIZE;
 	n->tap_fd = -1;
 	n->tap_offload = -1;
+	n->txw_tail = &n->txw;
 	d->priv = n;
 	return n;
 }
@@ -1171,8 +1181,7 @@ static int net_realize(struct vab_dev *d)
 		n->mac[5] = (uint8_t)d->index;
 	}
 	n->rx = calloc(n->queue_size, sizeof(*n->rx));
-	n->txw = calloc(n->queue_size, sizeof(*n->txw));
-	if (!n->rx || !n->txw)
+	if (!n->rx)
 		return -ENOMEM;
 
 	d->features_offered = 1ULL << VAB_F_VERSION_1 | NET_F(MAC) |
@@ -1301,8 +1310,9 @@ static void net_reset(struct vab_dev *d)
 	if (!n)
 		return;
 	n->nrx = 0;
+	n->txw = NULL;
+	n->txw_tail = &n->txw;
 	n->ntxw = 0;
-	n->txw_head = 0;
 	if (n->tap_name) {
 		net_tap_offload(n, true);
 		net_tap_watch(n);
@@ -1327,11 +1337,10 @@ static void net_stop(struct vab_dev *d)
 	n->nrx = 0;
 	if (n->ntxw)
 		net_tap_flush(n);
-	while (n->ntxw) {
-		struct vab_chain *c = n->txw[n->txw_head];
+	while (n->txw) {
+		struct vab_chain *c = n->txw;
 
-		n->txw_head = (n->txw_head + 1) % n->queue_size;
-		n->ntxw--;
+		net_txw_pop(n);
 		net_tap_tx_done(n, c, -ESHUTDOWN);
 	}
 	net_tap_watch(n);
@@ -1351,7 +1360,6 @@ static void net_destroy(struct vab_dev *d)
 	}
 	free(n->tap_buf);
 	free(n->rx);
-	free(n->txw);
 	free(n->sw_name);
 	free(n->tap_name);
 	free(n);

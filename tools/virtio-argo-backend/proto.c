@@ -16,11 +16,12 @@
  * frontend's own devices and change at every HELLO, so a handle of
  * another frontend (or from before a restart) finds nothing: NODEV.
  *
- * Memory: per device, chains being reassembled and completions waiting to
- * be sent are charged to mem_used.  Above mem_limit the device stops
- * reading its ring and defers executing whole chains until completions
- * have drained, so a frontend can make the backend hold at most about
- * mem_limit plus one chain per device (see vab_dev_pump()).
+ * Memory: per device, chains being reassembled, whole or held by the
+ * class, and completions waiting to be sent are charged to mem_used.
+ * Above mem_limit the device stops reading its ring and defers executing
+ * whole chains until completions have drained, so a frontend can make
+ * the backend hold at most about mem_limit plus one chain per device (see
+ * vab_dev_pump()).
  *
  * Devices come and go at run time (vab_dev_start(), vab_dev_remove()):
  * a device takes the lowest index its frontend has free, HELLO counts one
@@ -380,6 +381,9 @@ static void vab_chain_free(struct vab_dev *d, struct vab_chain *c)
 
 	if (q->slots && c->id < q->size && q->slots[c->id] == c)
 		q->slots[c->id] = NULL;
+	*c->dev_pprev = c->dev_next;
+	if (c->dev_next)
+		c->dev_next->dev_pprev = c->dev_pprev;
 	d->inflight--;
 	d->mem_used -= c->charge;
 	free(c->out);
@@ -409,6 +413,19 @@ void vab_chain_complete(struct vab_dev *d, struct vab_chain *c, uint8_t *in,
 		tail_len = (uint8_t)written;
 	if (in_buf_len > written - tail_len)
 		in_buf_len = written - tail_len;
+
+	if (c->nocomp) {
+		/*
+		 * The frontend completed it when it sent it: nothing to send.
+		 * Inside its own request() the pump frees it on return.
+		 */
+		free(in);
+		d->stats.chains_nocomp++;
+		c->state = VAB_CHAIN_DONE;
+		if (d->executing != c)
+			vab_chain_free(d, c);
+		return;
+	}
 
 	vab_charge(d, c, -(ssize_t)c->out_cap);
 	free(c->out);
@@ -446,12 +463,19 @@ static void vab_chain_fail(struct vab_dev *d, struct vab_chain *c)
 
 static struct vab_chain *vab_chain_new(struct vab_dev *d, uint16_t queue,
 				       uint16_t id, uint32_t session,
-				       uint32_t out_len, uint32_t in_len)
+				       uint32_t out_len, uint32_t in_len,
+				       bool nocomp)
 {
 	struct vab_chain *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return NULL;
+	c->dev_next = d->chains;
+	if (d->chains)
+		d->chains->dev_pprev = &c->dev_next;
+	c->dev_pprev = &d->chains;
+	d->chains = c;
+	c->nocomp = nocomp;
 	c->queue = queue;
 	c->id = id;
 	c->session = session;
@@ -464,18 +488,15 @@ static struct vab_chain *vab_chain_new(struct vab_dev *d, uint16_t queue,
 	return c;
 }
 
-/* Every chain of the device, wherever it is, freed: RESET, DETACH. */
+/*
+ * Every chain of the device, wherever it is (a slot, the ready or
+ * completion list, held by the class with or without a slot), freed:
+ * RESET, DETACH.
+ */
 static void vab_dev_drop_chains(struct vab_dev *d)
 {
-	unsigned int qi, i;
-
-	for (qi = 0; qi < d->num_queues; qi++) {
-		struct vab_queue *q = &d->queues[qi];
-
-		for (i = 0; q->slots && i < q->size; i++)
-			if (q->slots[i])
-				vab_chain_free(d, q->slots[i]);
-	}
+	while (d->chains)
+		vab_chain_free(d, d->chains);
 	d->ready = NULL;
 	d->ready_tail = &d->ready;
 	d->comp = NULL;
@@ -661,9 +682,15 @@ static void vab_dev_pump(struct vab_dev *d)
 			if (!d->ready)
 				d->ready_tail = &d->ready;
 			c->next = NULL;
+			d->executing = c;
 			d->cls->request(d, c);
-			if (c->state != VAB_CHAIN_READY)
+			d->executing = NULL;
+			if (c->state != VAB_CHAIN_READY) {
+				/* A nocomp chain done: vab_chain_complete(). */
+				if (c->nocomp && c->state == VAB_CHAIN_DONE)
+					vab_chain_free(d, c);
 				continue;
+			}
 			if (!d->cls->stop || !d->cls->reset) {
 				vab_fe_log(d->fe, d, VAB_LOG_ERROR,
 					   "bug: chain %u:%u not completed",
@@ -808,9 +835,12 @@ static void vab_data_rec(struct vab_dev *d, uint32_t session,
 		if (!why && (flags & ~(VIRTIO_ARGO_CHAIN_FIRST |
 				       VIRTIO_ARGO_CHAIN_LAST)))
 			why = "unknown record flags";
+		/* As the frontend sees it: no writable byte, no completion. */
 		c = vab_chain_new(d, qi, id, session, out_len,
 				  in_len <= VIRTIO_ARGO_MAX_CHAIN_BYTES ?
-				  in_len : 0);
+				  in_len : 0,
+				  !in_len &&
+				  (fe->features & VIRTIO_ARGO_F_OUT_NOCOMP));
 		if (!c) {
 			vab_fe_log(fe, d, VAB_LOG_ERROR, "out of memory");
 			return;
@@ -857,6 +887,12 @@ static void vab_data_rec(struct vab_dev *d, uint32_t session,
 		return;
 	}
 	if (flags & VIRTIO_ARGO_CHAIN_LAST) {
+		/*
+		 * Whole: the frontend has completed a nocomp chain already
+		 * and may send its id again, even while we still hold it.
+		 */
+		if (c->nocomp)
+			q->slots[id] = NULL;
 		c->state = VAB_CHAIN_READY;
 		c->next = NULL;
 		*d->ready_tail = c;
@@ -1178,6 +1214,8 @@ static int vab_hello(const struct vab_req *rq)
 	}
 	fe->hello = true;
 	fe->ctrl_port = rq->port;
+	/* What it proposes and we know; bits unknown to us are not errors. */
+	fe->features = le32toh(h.features) & VAB_PROTO_FEATURES;
 	if (fe->b->fe_check_ms)
 		vab_timer_arm(fe->b, NULL, vab_now_ms() + fe->b->fe_check_ms,
 			      vab_fe_check, fe);
@@ -1185,11 +1223,12 @@ static int vab_hello(const struct vab_req *rq)
 	memset(&rep, 0, sizeof(rep));
 	rep.version = htole16(VIRTIO_ARGO_VERSION);
 	rep.num_devices = htole16((uint16_t)vab_fe_num_indexes(fe));
+	rep.features = htole32(fe->features);
 	rep.max_msg = htole32(VAB_RING_MSG(fe->ctrl.ring_size));
 	vab_reply(rq, VIRTIO_ARGO_S_OK, &rep, sizeof(rep));
 	vab_fe_log(fe, NULL, VAB_LOG_INFO,
-		   "connected (protocol %u, control port %#x, %u devices)",
-		   VIRTIO_ARGO_VERSION, rq->port, fe->ndevs);
+		   "connected (protocol %u, control port %#x, %u devices, features %#x)",
+		   VIRTIO_ARGO_VERSION, rq->port, fe->ndevs, fe->features);
 	return VAB_REPLIED;
 }
 

@@ -242,15 +242,34 @@ static uint32_t simple(struct vab_frontend *fe, uint32_t type, uint32_t devh)
 	return is_reply(m, type, 16) ? st(m) : 0xdead;
 }
 
-static struct msg *hello(struct vab_frontend *fe)
+/* Protocol features hello() proposes (the cases set it, main() clears it). */
+static uint32_t hello_features;
+
+static struct msg *hello_f(struct vab_frontend *fe, uint32_t features)
 {
 	struct virtio_argo_hello h;
 
 	memset(&h, 0, sizeof(h));
 	h.version_min = htole16(1);
 	h.version_max = htole16(1);
+	h.features = htole32(features);
 	h.ctrl_ring = htole32(65536);
 	return ctrl(fe, VIRTIO_ARGO_T_HELLO, 0, &h, sizeof(h));
+}
+
+static struct msg *hello(struct vab_frontend *fe)
+{
+	return hello_f(fe, hello_features);
+}
+
+/* The features a HELLO reply accepted, or 0xdead. */
+static uint32_t accepted(const struct msg *m)
+{
+	if (!is_reply(m, VIRTIO_ARGO_T_HELLO,
+		      sizeof(struct virtio_argo_hello_reply)) ||
+	    st(m) != VIRTIO_ARGO_S_OK)
+		return 0xdead;
+	return vab_get32(m->buf + 20);
 }
 
 static struct msg *dev_info(struct vab_frontend *fe, uint32_t index)
@@ -1632,6 +1651,8 @@ static void t_fuzz(void)
 	b_init(&bl);
 	blk_chain(&bl, 0, 5, VIRTIO_BLK_T_OUT, 8, w, sizeof(w), 1);
 	blk_chain(&bl, 0, 6, VIRTIO_BLK_T_IN, 8, NULL, 0, 513);
+	if (hello_features)		/* no completion, if well-formed */
+		blk_chain(&bl, 0, 7, VIRTIO_BLK_T_OUT, 8, w, 512, 0);
 	good = b_finish(&bl, h, 1, &glen);
 	for (i = 0; i < 20000; i++) {
 		plen = (size_t)rand_r(&seed) % (glen + 16);
@@ -1666,6 +1687,165 @@ static void t_fuzz(void)
 	blk_req(d, 1, 0, 0, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, 1);
 	comps_collect(d);
 	CHECK(comp_status(0, 0) == 0);
+}
+
+/* ---- Cases: protocol feature OUT_NOCOMP ------------------------------------------ */
+
+/* Accepted when proposed, per frontend, again at each HELLO. */
+static void t_nocomp_negotiation(void)
+{
+	CHECK(accepted(hello_f(fe1, 0)) == 0 && fe1->features == 0);
+	CHECK(accepted(hello_f(fe1, VIRTIO_ARGO_F_OUT_NOCOMP)) ==
+	      VIRTIO_ARGO_F_OUT_NOCOMP);
+	CHECK(fe1->features == VIRTIO_ARGO_F_OUT_NOCOMP && fe2->features == 0);
+	/* Bits we do not know are not errors: left out of the reply. */
+	CHECK(accepted(hello_f(fe2, ~0U)) == VIRTIO_ARGO_F_OUT_NOCOMP);
+	CHECK(accepted(hello_f(fe2, ~VIRTIO_ARGO_F_OUT_NOCOMP)) == 0);
+	CHECK(fe2->features == 0);
+	CHECK(accepted(hello_f(fe2, 0x80000000U | VIRTIO_ARGO_F_OUT_NOCOMP)) ==
+	      VIRTIO_ARGO_F_OUT_NOCOMP);
+	/* A HELLO without it (the frontend restarted): gone. */
+	CHECK(fe1->features == VIRTIO_ARGO_F_OUT_NOCOMP);
+	CHECK(accepted(hello_f(fe1, 0)) == 0 && fe1->features == 0);
+	CHECK(fe2->features == VIRTIO_ARGO_F_OUT_NOCOMP);
+	CHECK(fe1->malformed == 0 && fe2->malformed == 0);
+}
+
+/*
+ * On blk every request has a status byte to write, so OUT_NOCOMP changes
+ * nothing for it, except for a chain without one: blk refuses it, and
+ * then no completion is sent and its id is free at once.  A frontend that
+ * did not propose the feature gets that chain completed, written 0.
+ */
+static void t_nocomp_blk(void)
+{
+	struct vab_dev *d = dev(fe1, 0), *d2 = dev(fe2, 0);
+	static uint8_t w[4096], zero[4096];
+	uint32_t h;
+
+	hello_features = VIRTIO_ARGO_F_OUT_NOCOMP;
+	h = up(fe1, 0, ALL_F, 256);
+	CHECK(h && fe1->features == VIRTIO_ARGO_F_OUT_NOCOMP);
+	comps_reset();
+	fill(w, sizeof(w), 3);
+	blk_req(d, 1, 0, 3, VIRTIO_BLK_T_OUT, 0, w, sizeof(w), 0);
+	CHECK(nsent == 0 && d->inflight == 0 && d->mem_used == 0);
+	CHECK(d->stats.chains == 1 && d->stats.chains_nocomp == 1);
+	CHECK(disk_is(paths[0], 0, zero, sizeof(zero)));
+	/* The same id at once, with a status byte: as always. */
+	blk_req(d, 2, 0, 3, VIRTIO_BLK_T_OUT, 0, w, sizeof(w), 1);
+	comps_collect(d);
+	CHECK(!comp_bad && comp_status(0, 3) == VIRTIO_BLK_S_OK);
+	CHECK(comps[0][3].written == 1 && comps[0][3].session == 2);
+	CHECK(disk_is(paths[0], 0, w, sizeof(w)));
+	blk_req(d, 2, 0, 5, VIRTIO_BLK_T_IN, 0, NULL, 0, 4096 + 1);
+	comps_collect(d);
+	CHECK(!comp_bad && comp_status(0, 5) == VIRTIO_BLK_S_OK);
+	CHECK(comps[0][5].written == 4097 && !memcmp(comps[0][5].buf, w, 4096));
+	/* Such a chain keeps its id until its completion is sent. */
+	eagain = 1;
+	blk_req(d, 3, 0, 4, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, 1);
+	CHECK(nsent == 2 && d->inflight == 1 && d->queues[0].slots[4]);
+	blk_req(d, 3, 0, 4, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, 1);
+	CHECK(d->stats.malformed == 1 && d->inflight == 1);
+	vab_dev_tx(d);
+	comps_collect(d);
+	CHECK(!comp_bad && comp_status(0, 4) == 0 && !comps[0][3].partial);
+	CHECK(d->inflight == 0 && d->mem_used == 0 && d->stats.chains_nocomp == 1);
+
+	/* Frontend 2 did not propose it. */
+	hello_features = 0;
+	h = up(fe2, 0, ALL_F, 256);
+	CHECK(h && fe2->features == 0);
+	comps_reset();
+	blk_req(d2, 1, 0, 3, VIRTIO_BLK_T_OUT, 0, w, sizeof(w), 0);
+	comps_collect(d2);
+	CHECK(!comp_bad && comps[0][3].done && comps[0][3].written == 0);
+	CHECK(d2->stats.chains_nocomp == 0 && d2->inflight == 0);
+}
+
+/*
+ * Malformed chains without writable bytes fail without a completion;
+ * one being received holds its id, so a duplicate is still caught.
+ */
+static void t_nocomp_malformed(void)
+{
+	struct vab_dev *d = dev(fe1, 0);
+	struct desc out1[1] = { { 16, 0 } };
+	struct desc badf[1] = { { 16, 4 } };
+	struct desc wr[2] = { { 16, 0 }, { 1, VIRTIO_ARGO_DESC_WRITE } };
+	uint8_t hdr[16] = { 4 /* FLUSH */ };
+	uint64_t mal, failed;
+	uint32_t h;
+
+	hello_features = VIRTIO_ARGO_F_OUT_NOCOMP;
+	h = up(fe1, 0, ALL_F, 256);
+	CHECK(h);
+	comps_reset();
+#define REC1(id, fl, ds, nd, ol, il, off, ln) do {			\
+		b_init(&bl);						\
+		b_rec(&bl, 0, id, fl, ds, nd, ol, il, off, hdr + (off), ln); \
+		b_send(d, h, 1);					\
+	} while (0)
+	mal = d->stats.malformed;
+	failed = d->stats.chains_failed;
+	REC1(1, 3, badf, 1, 16, 0, 0, 16);		/* descriptor flags */
+	REC1(2, 3, wr, 2, 16, 0, 0, 16);		/* in_len 0, writable */
+	REC1(3, 3, out1, 1, 16, 0, 0, 8);		/* ends short */
+	REC1(4, 3 | 8, out1, 1, 16, 0, 0, 16);		/* record flags */
+	CHECK(nsent == 0 && d->stats.malformed == mal + 4);
+	CHECK(d->stats.chains_failed == failed + 4);
+	CHECK(d->stats.chains_nocomp == 4 && d->inflight == 0);
+
+	/* Being received: its id is taken; a duplicate fails both. */
+	REC1(5, 1, out1, 1, 16, 0, 0, 4);
+	CHECK(d->inflight == 1 && d->queues[0].slots[5]);
+	REC1(5, 1, out1, 1, 16, 0, 0, 4);
+	CHECK(d->stats.malformed == mal + 5 && d->inflight == 0);
+	REC1(5, 2, NULL, 0, 16, 0, 4, 12);		/* its remainder */
+	CHECK(d->stats.malformed == mal + 6 && nsent == 0);
+	/* Whole: executed, its id free; a stray continuation is refused. */
+	REC1(6, 1, out1, 1, 16, 0, 0, 4);
+	REC1(6, 0, NULL, 0, 16, 0, 4, 4);
+	CHECK(d->inflight == 1 && d->queues[0].slots[6]);
+	REC1(6, 2, NULL, 0, 16, 0, 8, 8);
+	CHECK(d->inflight == 0 && !d->queues[0].slots[6]);
+	CHECK(d->stats.chains_nocomp == 6 && d->stats.malformed == mal + 6);
+	REC1(6, 2, NULL, 0, 16, 0, 8, 8);
+	CHECK(d->stats.malformed == mal + 7);
+	/* A continuation that gives it writable bytes, or a gap. */
+	REC1(7, 1, out1, 1, 16, 0, 0, 4);
+	REC1(7, 2, NULL, 0, 16, 1, 4, 12);
+	REC1(8, 1, out1, 1, 16, 0, 0, 4);
+	REC1(8, 2, NULL, 0, 16, 0, 6, 10);
+	CHECK(d->stats.malformed == mal + 9 && d->inflight == 0);
+	CHECK(nsent == 0 && d->mem_used == 0);
+	/* A malformed chain with writable bytes is still completed. */
+	REC1(9, 3, wr, 2, 16, 1, 0, 8);			/* ends short */
+	comps_collect(d);
+	CHECK(!comp_bad && comp_status(0, 9) == VIRTIO_BLK_S_IOERR);
+	/* RESET while one is being received: freed, and it works after. */
+	REC1(10, 1, out1, 1, 16, 0, 0, 4);
+	CHECK(d->inflight == 1);
+	CHECK(simple(fe1, VIRTIO_ARGO_T_RESET, h) == VIRTIO_ARGO_S_OK);
+	CHECK(d->inflight == 0 && d->mem_used == 0 && fe1->features);
+	CHECK(set_features(fe1, h, offered(d)) == VIRTIO_ARGO_S_OK);
+	CHECK(queue_setup(fe1, h, 0, 256, 1) == VIRTIO_ARGO_S_OK);
+	CHECK(set_status(fe1, h, 0x0f, NULL) == VIRTIO_ARGO_S_OK);
+	clear_sent();
+	comps_reset();
+	REC1(10, 3, wr, 2, 16, 1, 0, 16);
+	comps_collect(d);
+	CHECK(!comp_bad && comp_status(0, 10) == 0);
+#undef REC1
+}
+
+/* Random messages with the feature on: no crash, no leak. */
+static void t_fuzz_nocomp(void)
+{
+	hello_features = VIRTIO_ARGO_F_OUT_NOCOMP;
+	t_fuzz();
+	CHECK(fe1->features == VIRTIO_ARGO_F_OUT_NOCOMP);
 }
 
 /* ---- Cases: command line --------------------------------------------------------- */
@@ -1829,6 +2009,10 @@ static const struct tcase cases[] = {
 	{ "reset_and_detach_discard", t_reset_discards, "" },
 	{ "stop", t_stop, "" },
 	{ "fuzz", t_fuzz, "" },
+	{ "nocomp_negotiation", t_nocomp_negotiation, "" },
+	{ "nocomp_blk_unchanged_but_for_no_status", t_nocomp_blk, "" },
+	{ "nocomp_malformed", t_nocomp_malformed, "" },
+	{ "fuzz_nocomp", t_fuzz_nocomp, "" },
 	{ "options", t_options, NULL },
 	{ "command_line", t_cli, NULL },
 };
@@ -1845,6 +2029,7 @@ int main(int argc, char **argv)
 		const struct tcase *t = &cases[i];
 
 		case_failed = 0;
+		hello_features = 0;
 		if (t->fn == t_cli && !binary) {
 			printf("ok %u %s # SKIP no binary given\n", i + 1, t->name);
 			continue;

@@ -139,6 +139,9 @@ static uint32_t ctrl(struct vab_frontend *fe, uint32_t type, uint32_t devh,
 	return vab_get32(m->buf + 8);
 }
 
+/* Protocol features hello() proposes (the cases set it, main() clears it). */
+static uint32_t hello_features;
+
 static uint32_t hello(struct vab_frontend *fe)
 {
 	struct virtio_argo_hello h;
@@ -146,6 +149,7 @@ static uint32_t hello(struct vab_frontend *fe)
 	memset(&h, 0, sizeof(h));
 	h.version_min = htole16(1);
 	h.version_max = htole16(1);
+	h.features = htole32(hello_features);
 	h.ctrl_ring = htole32(65536);
 	return ctrl(fe, VIRTIO_ARGO_T_HELLO, 0, &h, sizeof(h));
 }
@@ -540,15 +544,24 @@ static void hold_request(struct vab_dev *d, struct vab_chain *c)
 	h->n++;
 }
 
-/* Every chain held is still a live chain of this device. */
+/*
+ * Every chain held is still a live chain of this device: in its slot, or
+ * (OUT_NOCOMP) in its list of chains.
+ */
 static void hold_check(struct vab_dev *d)
 {
-	struct vab_chain *c;
+	struct vab_chain *c, *k;
 
-	for (c = hold_of(d)->head; c; c = c->next)
-		if (c->state != VAB_CHAIN_HELD ||
-		    d->queues[c->queue].slots[c->id] != c)
+	for (c = hold_of(d)->head; c; c = c->next) {
+		if (c->state != VAB_CHAIN_HELD)
 			abort();
+		if (!c->nocomp && d->queues[c->queue].slots[c->id] != c)
+			abort();
+		for (k = d->chains; k && k != c; k = k->dev_next)
+			;
+		if (!k)
+			abort();
+	}
 }
 
 static void hold_reset(struct vab_dev *d)
@@ -1053,6 +1066,122 @@ static void t_held_without_stop(void)
 	/* It does hold pointers now, so clear them before destruction. */
 	hold_of(d)->head = NULL;
 	hold_of(d)->n = 0;
+}
+
+/*
+ * OUT_NOCOMP: chains without writable bytes give their id back once whole
+ * and are freed, not completed, by vab_chain_complete(): held ones when
+ * the class completes them, others within request() (queue 1 here).
+ * Chains with writable bytes are completed as always.
+ */
+static void t_held_nocomp(void)
+{
+	struct vab_chain *c;
+
+	hello_features = VIRTIO_ARGO_F_OUT_NOCOMP;
+	CHECK(hold_setup() && hd->fe->features == VIRTIO_ARGO_F_OUT_NOCOMP);
+	chain_out(hd, 0, 5, "abc", 3);
+	CHECK(hold_of(hd)->n == 1 && hd->inflight == 1 && hd->mem_used > 0);
+	CHECK(!hd->queues[0].slots[5]);
+	/* Its id again while the first is held: a new chain, not a duplicate. */
+	chain_out(hd, 0, 5, "defg", 4);
+	chain_in(hd, 0, 6, 4);
+	CHECK(hold_of(hd)->n == 3 && hd->inflight == 3);
+	CHECK(hd->stats.malformed == 0 && hd->queues[0].slots[6]);
+	/* In order, as sent. */
+	c = hold_of(hd)->head;
+	CHECK(c && c->out_len == 3 && c->next && c->next->out_len == 4 &&
+	      c->next->next && c->next->next->id == 6);
+	/* Completed inside request(): freed there. */
+	chain_out(hd, 1, 9, "now", 3);
+	chain_out(hd, 1, 9, "again", 5);
+	CHECK(hd->inflight == 3 && hd->stats.chains_nocomp == 2);
+	CHECK(nsent == 0 && vab_idle(&b));
+	/* Released from a timer: only the writable chain is answered. */
+	CHECK(vab_timer_arm(&b, hd, vab_now_ms(), hold_release, NULL) == 0);
+	vab_loop_run_timers(&b);
+	CHECK(done(hd, 0, 6, 4) && !memcmp(comp(hd, 0, 6)->buf, "rele", 4));
+	CHECK(!comp(hd, 0, 5)->done && !comp(hd, 1, 9)->done);
+	CHECK(nsent == 1 && !comp_bad && hd->stats.chains_nocomp == 4);
+	CHECK(hd->inflight == 0 && hd->mem_used == 0 && !hd->chains);
+	/* The frontend again, without the feature: completed. */
+	hello_features = 0;
+	CHECK(hello(hd->fe) == 0 && hd->fe->features == 0);
+	clear_sent();
+	comps_reset();
+	CHECK(up(hd, 64));
+	chain_out(hd, 1, 9, "x", 1);
+	CHECK(done(hd, 1, 9, 0) && hd->stats.chains_nocomp == 4);
+	CHECK(!comp_bad);
+}
+
+/*
+ * Held nocomp chains through RESET, DETACH, HELLO again, hot removal,
+ * SIGTERM, exit.
+ */
+static void t_held_nocomp_lifecycle(void)
+{
+	hello_features = VIRTIO_ARGO_F_OUT_NOCOMP;
+	CHECK(hold_setup());
+	hold_of(hd)->resets = 0;
+	chain_out(hd, 0, 1, "a", 1);
+	chain_out(hd, 0, 1, "b", 1);
+	chain_in(hd, 0, 2, 8);
+	CHECK(simple(hd->fe, VIRTIO_ARGO_T_RESET, hd->handle) == 0);
+	CHECK(hold_of(hd)->resets == 1 && hold_of(hd)->n == 0);
+	CHECK(hd->inflight == 0 && hd->mem_used == 0 && !hd->chains);
+	clear_sent();
+	comps_reset();
+	CHECK(up(hd, 64));
+	chain_out(hd, 0, 1, "a", 1);
+	chain_out(hd, 0, 1, "b", 1);
+	CHECK(simple(hd->fe, VIRTIO_ARGO_T_DETACH, hd->handle) == 0);
+	CHECK(hold_of(hd)->resets == 2 && hd->inflight == 0 && !hd->chains);
+	clear_sent();
+	comps_reset();
+	CHECK(up(hd, 64));
+	chain_out(hd, 0, 1, "a", 1);
+	chain_out(hd, 0, 1, "b", 1);
+	/* HELLO again, now without the feature: it is off for new chains. */
+	hello_features = 0;
+	CHECK(hello(hd->fe) == 0 && hd->fe->features == 0);
+	CHECK(hold_of(hd)->resets == 3 && hd->inflight == 0 &&
+	      hd->mem_used == 0);
+	clear_sent();
+	comps_reset();
+	CHECK(up(hd, 64));
+	chain_out(hd, 0, 1, "c", 1);
+	CHECK(hd->queues[0].slots[1] && !hd->queues[0].slots[1]->nocomp);
+	hello_features = VIRTIO_ARGO_F_OUT_NOCOMP;
+	CHECK(hello(hd->fe) == 0 && hd->fe->features);
+	clear_sent();
+	comps_reset();
+	CHECK(up(hd, 64));
+	/* Hot removal: the class's stop frees them with the device. */
+	CHECK(up(hd2, 64));
+	chain_out(hd2, 0, 1, "a", 1);
+	chain_out(hd2, 0, 1, "b", 1);
+	CHECK(hd2->inflight == 2 && hold_of(hd2)->n == 2);
+	vab_dev_remove(hd2);
+	hd2 = NULL;
+	CHECK(hd->fe->ndevs == 1);
+	/* SIGTERM: stop frees them, nothing is sent, idle at once. */
+	chain_out(hd, 0, 1, "a", 1);
+	chain_out(hd, 0, 1, "b", 1);
+	chain_in(hd, 0, 3, 8);
+	vab_stop(&b);
+	CHECK(hold_of(hd)->stops == 1 && hold_of(hd)->n == 0);
+	CHECK(done(hd, 0, 3, 7) && !comp(hd, 0, 1)->done && nsent == 1);
+	CHECK(hd->inflight == 0 && vab_idle(&b) && !comp_bad);
+	/* Held at destruction: freed (ASan: no leak). */
+	vab_destroy(&b);
+	vab_init(&b, 0, &transport);
+	clear_sent();
+	comps_reset();
+	CHECK(hold_setup());
+	chain_out(hd, 0, 1, "a", 1);
+	chain_out(hd, 0, 1, "b", 1);
+	CHECK(hd->inflight == 2);
 }
 
 /* ---- Cases: virtio-rng ------------------------------------------------------------- */
@@ -1700,6 +1829,192 @@ out:
 	rm_tmpdir();
 }
 
+/*
+ * OUT_NOCOMP (what lets Linux's hvc output work): output chains are not
+ * completed at all, and the driver reuses their ids at once, here one id
+ * for everything, while the peer does not read.  Nothing is lost, the
+ * order is kept, input still flows.
+ */
+static void t_con_nocomp_output(void)
+{
+	enum { CHUNK = 32 << 10, N = 48 };
+	uint8_t *chunk = malloc(CHUNK), *got = malloc(N * CHUNK);
+	struct vab_dev *d;
+	unsigned int i, held;
+	size_t n = 0;
+	int c;
+
+	hello_features = VIRTIO_ARGO_F_OUT_NOCOMP;
+	mk_tmpdir();
+	d = con_socket();
+	CHECK(d && chunk && got);
+	if (!d || !chunk || !got)
+		goto out;
+	CHECK(d->fe->features == VIRTIO_ARGO_F_OUT_NOCOMP);
+	c = client();
+	for (i = 0; i < N; i++) {
+		memset(chunk, 'a' + i % 26, CHUNK);
+		chain_out(d, TXQ, 0, chunk, CHUNK);
+	}
+	held = d->inflight;
+	CHECK(held > 0 && held < N);		/* the socket took some */
+	CHECK(d->stats.chains_nocomp == N - held && d->stats.malformed == 0);
+	CHECK(!d->queues[TXQ].slots[0] && d->mem_used >= held * CHUNK);
+	CHECK(nsent == 0);			/* no completion at all */
+	/* Input is not held up by the output waiting. */
+	chain_in(d, RXQ, 0, 64);
+	CHECK(write(c, "in", 2) == 2);
+	run_loop(10);
+	CHECK(done(d, RXQ, 0, 2) && !memcmp(comp(d, RXQ, 0)->buf, "in", 2));
+	CHECK(d->inflight == held);
+	for (i = 0; i < 400 && n < (size_t)N * CHUNK; i++) {
+		n = drain(c, got, n, (size_t)N * CHUNK);
+		run_loop(1);
+	}
+	CHECK(n == (size_t)N * CHUNK);
+	for (i = 0; i < N; i++)
+		CHECK(got[(size_t)i * CHUNK] == 'a' + i % 26 &&
+		      got[(size_t)i * CHUNK + CHUNK - 1] == 'a' + i % 26);
+	CHECK(d->inflight == 0 && d->mem_used == 0 && !comp_bad);
+	CHECK(d->stats.chains_nocomp == N && nsent == 1);
+	/* With no peer: discarded, freed at once. */
+	close(c);
+	run_loop(10);
+	chain_out(d, TXQ, 0, "lost", 4);
+	CHECK(d->inflight == 0 && d->stats.chains_nocomp == N + 1);
+	CHECK(nsent == 1 && !comp_bad);
+out:
+	free(chunk);
+	free(got);
+	vab_destroy(&b);
+	rm_tmpdir();
+}
+
+/* Held output counts in the device's memory: above it, the ring waits. */
+static void t_con_nocomp_memory_limit(void)
+{
+	enum { CHUNK = 1 << 20 };
+	uint8_t *chunk = malloc(CHUNK);
+	char props[192];
+	struct vab_dev *d;
+	unsigned int i, sent_n;
+	size_t n = 0;
+	int c;
+
+	hello_features = VIRTIO_ARGO_F_OUT_NOCOMP;
+	mk_tmpdir();
+	snprintf(props, sizeof(props), "socket=%s,max-memory=32M", sock_path);
+	d = con_dev(FE1, props);
+	CHECK(d && chunk && up(d, 64));
+	if (!d || !chunk || !d->attached)
+		goto out;
+	c = client();
+	memset(chunk, 'm', CHUNK);
+	for (i = 0; i < 64 && vab_dev_rx_ready(d); i++)
+		chain_out(d, TXQ, (uint16_t)(i % 2), chunk, CHUNK);
+	sent_n = i;
+	CHECK(!vab_dev_rx_ready(d) && sent_n < 64);
+	CHECK(d->mem_used >= d->mem_limit);
+	CHECK(d->mem_used <= d->mem_limit + CHUNK + 4096);
+	CHECK(nsent == 0 && d->stats.malformed == 0);
+	/* The peer reads: the chains go, and the ring is read again. */
+	for (i = 0; i < 2000 && d->inflight; i++) {
+		n += discard(c);
+		run_loop(1);
+	}
+	n += discard(c);
+	CHECK(d->inflight == 0 && d->mem_used == 0 && vab_dev_rx_ready(d));
+	CHECK(n == (size_t)sent_n * CHUNK);
+	CHECK(d->stats.chains_nocomp == sent_n && nsent == 0);
+	close(c);
+out:
+	free(chunk);
+	vab_destroy(&b);
+	rm_tmpdir();
+}
+
+/* Held nocomp output through RESET, DETACH, HELLO again, SIGTERM, exit. */
+static void t_con_nocomp_lifecycle(void)
+{
+	uint8_t *big = calloc(1, 4U << 20);
+	struct vab_dev *d;
+	int c = -1;
+
+	hello_features = VIRTIO_ARGO_F_OUT_NOCOMP;
+	mk_tmpdir();
+	d = con_socket();
+	CHECK(d && big);
+	if (!d || !big)
+		goto out;
+	c = client();
+	chain_in(d, RXQ, 0, 64);
+	chain_out(d, TXQ, 0, big, 4U << 20);	/* more than the socket takes */
+	chain_out(d, TXQ, 0, "x", 1);
+	chain_out(d, TXQ, 0, "y", 1);
+	CHECK(d->inflight == 4 && nsent == 0);
+	CHECK(simple(d->fe, VIRTIO_ARGO_T_RESET, d->handle) == 0);
+	CHECK(d->inflight == 0 && d->mem_used == 0 && !d->chains);
+	discard(c);
+	clear_sent();
+	comps_reset();
+	CHECK(up(d, 64));
+	chain_out(d, TXQ, 0, big, 4U << 20);
+	chain_out(d, TXQ, 0, "x", 1);
+	CHECK(d->inflight == 2);
+	CHECK(simple(d->fe, VIRTIO_ARGO_T_DETACH, d->handle) == 0);
+	CHECK(d->inflight == 0 && d->mem_used == 0 && !d->chains);
+	discard(c);
+	clear_sent();
+	comps_reset();
+	CHECK(up(d, 64));
+	chain_out(d, TXQ, 0, big, 4U << 20);
+	chain_out(d, TXQ, 0, "x", 1);
+	/* HELLO again without the feature: output is completed again. */
+	hello_features = 0;
+	CHECK(hello(d->fe) == 0 && d->inflight == 0 && d->mem_used == 0);
+	CHECK(d->fe->features == 0);
+	discard(c);
+	clear_sent();
+	comps_reset();
+	CHECK(up(d, 64));
+	chain_out(d, TXQ, 0, "z", 1);
+	CHECK(done(d, TXQ, 0, 0));
+	hello_features = VIRTIO_ARGO_F_OUT_NOCOMP;
+	CHECK(hello(d->fe) == 0 && d->fe->features);
+	discard(c);
+	clear_sent();
+	comps_reset();
+	CHECK(up(d, 64));
+	/* SIGTERM: what the peer takes, the rest freed; nothing sent. */
+	chain_in(d, RXQ, 0, 64);
+	chain_out(d, TXQ, 0, big, 4U << 20);
+	chain_out(d, TXQ, 0, "x", 1);
+	CHECK(d->inflight == 3);
+	vab_stop(&b);
+	CHECK(done(d, RXQ, 0, 0) && nsent == 1);
+	CHECK(d->inflight == 0 && d->mem_used == 0 && vab_idle(&b) && !comp_bad);
+	/* And held at destruction: freed (ASan: no leak). */
+	vab_destroy(&b);
+	vab_init(&b, 0, &transport);
+	clear_sent();
+	comps_reset();
+	close(c);
+	d = con_socket();
+	CHECK(d);
+	if (!d)
+		goto out;
+	c = client();
+	chain_out(d, TXQ, 0, big, 4U << 20);
+	chain_out(d, TXQ, 0, "x", 1);
+	CHECK(d->inflight == 2);
+out:
+	if (c >= 0)
+		close(c);
+	free(big);
+	vab_destroy(&b);
+	rm_tmpdir();
+}
+
 static void t_con_pty(void)
 {
 	char props[160], link[128], pts[64];
@@ -1827,6 +2142,8 @@ static const struct tcase cases[] = {
 	{ "held_chains_reset_detach_hello", t_held_reset },
 	{ "held_chains_stop", t_held_stop },
 	{ "held_chain_without_stop", t_held_without_stop },
+	{ "held_nocomp_chains", t_held_nocomp },
+	{ "held_nocomp_reset_detach_hello_stop", t_held_nocomp_lifecycle },
 	{ "rng_fills_writable_buffers", t_rng_fills },
 	{ "rng_malformed_chains", t_rng_malformed },
 	{ "rng_rate_limit", t_rng_rate_limit },
@@ -1840,6 +2157,9 @@ static const struct tcase cases[] = {
 	{ "console_client_change", t_con_client_change },
 	{ "console_malformed_chains", t_con_malformed },
 	{ "console_held_reset_hello_stop", t_con_held_lifecycle },
+	{ "console_nocomp_output_ids_reused", t_con_nocomp_output },
+	{ "console_nocomp_memory_limit", t_con_nocomp_memory_limit },
+	{ "console_nocomp_reset_detach_hello_stop", t_con_nocomp_lifecycle },
 	{ "console_pty", t_con_pty },
 	{ "console_options", t_con_options },
 };
@@ -1853,6 +2173,7 @@ int main(void)
 	printf("KTAP version 1\n1..%u\n", n);
 	for (i = 0; i < n; i++) {
 		case_failed = 0;
+		hello_features = 0;
 		clear_sent();
 		comps_reset();
 		eagain_always = false;

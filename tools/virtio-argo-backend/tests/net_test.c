@@ -145,6 +145,8 @@ struct port {
 	uint32_t got[2][QSIZE];
 	struct done *rx, **rx_tail;	/* receive completions, in order */
 	unsigned int tx_done;		/* transmit completions */
+	bool nocomp;			/* OUT_NOCOMP accepted at its HELLO */
+	unsigned int tx_early;		/* transmit chains it completed itself */
 	unsigned int tx_written;	/* their written bytes: must stay 0 */
 	bool bad;			/* a completion a driver would refuse */
 };
@@ -344,6 +346,9 @@ static uint32_t ctl_status(struct vab_frontend *fe, uint32_t devh, uint32_t s)
 	return ctl(fe, VIRTIO_ARGO_T_SET_STATUS, devh, &ss, sizeof(ss), NULL);
 }
 
+/* Protocol features port_up()'s HELLO proposes (main() clears it). */
+static uint32_t hello_features;
+
 /* HELLO if needed, then device @p to DRIVER_OK with features @want. */
 static bool port_up(struct port *p, uint64_t want)
 {
@@ -359,10 +364,12 @@ static bool port_up(struct port *p, uint64_t want)
 		memset(&h, 0, sizeof(h));
 		h.version_min = htole16(1);
 		h.version_max = htole16(1);
+		h.features = htole32(hello_features);
 		h.ctrl_ring = htole32(65536);
 		if (ctl(fe, VIRTIO_ARGO_T_HELLO, 0, &h, sizeof(h), NULL))
 			return false;
 	}
+	p->nocomp = fe->features & VIRTIO_ARGO_F_OUT_NOCOMP;
 	p->h = d->handle;
 	if (!d->attached) {
 		memset(&a, 0, sizeof(a));
@@ -571,7 +578,11 @@ static void send_tx_raw(struct port *p, const uint8_t *hdr, const uint8_t *frame
 	r.dlen = dl;
 	r.dflags = fl;
 	r.bytes = bytes;
-	p->busy[1][id] = true;
+	/* OUT_NOCOMP: the frontend has it back once sent, as virtio_argo. */
+	if (p->nocomp && !writable)
+		p->tx_early++;
+	else
+		p->busy[1][id] = true;
 	data_req(p, p->h, &r, 1);
 	free(bytes);
 }
@@ -1818,6 +1829,86 @@ static int tap_blocked_child(void)
 	return case_failed;
 }
 
+/*
+ * The same with OUT_NOCOMP: the driver has each transmit chain back when
+ * sent and reuses its id (always 0 here), so more frames than the queue
+ * holds wait for the tap; none is dropped, none is completed, in order.
+ */
+/* Messages the backend sent on @p's data ring. */
+static unsigned int data_msgs(const struct port *p)
+{
+	unsigned int n = 0;
+	size_t i;
+
+	for (i = 0; i < nsent; i++)
+		n += sent[i].ep == &p->d->ep;
+	return n;
+}
+
+static int tap_blocked_nocomp_child(void)
+{
+	enum { N = QSIZE + 44, LEN = 600 };
+	static uint8_t f[LEN], got[2000];
+	unsigned int i, filler = 0, ok = 0;
+	int sv[2], tapfd, sz = 4096;
+	ssize_t r;
+
+	setup();
+	hello_features = VIRTIO_ARGO_F_OUT_NOCOMP;
+	pa = add_net("frontend=1,tap=" TAP_NAME ",mac=52:54:00:00:00:0a");
+	tapfd = tap_fd_of_backend();
+	if (!pa || !port_up(pa, F_BASE) || !pa->nocomp || tapfd < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv) ||
+	    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz)) ||
+	    dup2(sv[0], tapfd) != tapfd) {
+		printf("    # setup failed\n");
+		return 1;
+	}
+	close(sv[0]);
+	memset(got, 0xee, sizeof(got));
+	while (write(tapfd, got, 1000) == 1000)
+		filler++;
+	CHECK(errno == EAGAIN && filler > 0);
+	for (i = 0; i < N; i++) {
+		mkframe(f, LEN, bcast, mac_of(pa), i);
+		send_tx(pa, hdr0, f, LEN);
+	}
+	collect();
+	CHECK(pa->tx_early == N && pa->d->inflight == N && data_msgs(pa) == 0);
+	CHECK(stats(pa)->tx_dropped == 0 && pa->d->stats.malformed == 0);
+	for (i = 0; i < filler; i++)
+		CHECK(read(sv[1], got, sizeof(got)) == 1000);
+	/* Room again, a little at a time: all go, in order. */
+	for (i = 0; i < 100000 && ok < N; i++) {
+		r = read(sv[1], got, sizeof(got));
+		if (r < 0) {
+			loop_turn(1);
+			continue;
+		}
+		mkframe(f, LEN, bcast, mac_of(pa), ok);
+		CHECK(r == HDR + LEN && !memcmp(got + HDR, f, LEN));
+		ok++;
+	}
+	collect();
+	CHECK(ok == N && pa->d->inflight == 0 && pa->d->mem_used == 0);
+	CHECK(stats(pa)->tx_frames == N && stats(pa)->tx_dropped == 0);
+	CHECK(pa->d->stats.chains_nocomp == N);
+	CHECK(pa->tx_done == 0 && data_msgs(pa) == 0 && !pa->bad);
+	/* Full again, then SIGTERM: the waiting chains are dropped, unsent. */
+	while (write(tapfd, got, 1000) == 1000)
+		;
+	send_tx(pa, hdr0, f, LEN);
+	send_tx(pa, hdr0, f, LEN);
+	CHECK(pa->d->inflight == 2);
+	vab_stop(&b);
+	collect();
+	CHECK(pa->d->inflight == 0 && stats(pa)->tx_dropped == 2);
+	CHECK(pa->tx_done == 0 && data_msgs(pa) == 0 && vab_idle(&b));
+	close(sv[1]);
+	teardown();
+	return case_failed;
+}
+
 /* Run @child in a child process with its own network namespace. */
 static void in_netns(int (*child)(void))
 {
@@ -1857,6 +1948,11 @@ static void t_tap_blocked(void)
 	in_netns(tap_blocked_child);
 }
 
+static void t_tap_blocked_nocomp(void)
+{
+	in_netns(tap_blocked_nocomp_child);
+}
+
 /* ---- Main ---------------------------------------------------------------------- */
 
 struct tcase {
@@ -1886,6 +1982,7 @@ static const struct tcase cases[] = {
 	{ "options", t_options },
 	{ "tap_with_kernel_stack", t_tap },
 	{ "tap_write_would_block", t_tap_blocked },
+	{ "tap_write_would_block_nocomp", t_tap_blocked_nocomp },
 };
 
 int main(void)
@@ -1898,6 +1995,7 @@ int main(void)
 	for (i = 0; i < n; i++) {
 		case_failed = 0;
 		tap_skip_reason = 0;
+		hello_features = 0;
 		cases[i].fn();
 		if (nports)
 			teardown();
