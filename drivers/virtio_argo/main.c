@@ -1038,6 +1038,11 @@ static int va_dev_add(struct va_backend *be, unsigned int index)
 		if (READ_ONCE(vad->lost))
 			goto detach;
 	}
+	/* Removed by the backend while being added: it knows it no more. */
+	if (READ_ONCE(vad->removed)) {
+		ret = -ENODEV;
+		goto unpublish;
+	}
 
 	vad->vdev.dev.parent = &vad->pdev->dev;
 	ret = register_virtio_device(&vad->vdev);
@@ -1112,6 +1117,7 @@ static void va_dev_work(struct work_struct *work)
 	bool gone = false;
 
 	mutex_lock(&be->add_mutex);
+again:
 	if (be->stopping)
 		goto out;
 	for (i = 0; i < VIRTIO_ARGO_MAX_DEVICES; i++) {
@@ -1125,8 +1131,16 @@ static void va_dev_work(struct work_struct *work)
 		}
 	}
 	for_each_set_bit(i, be->add_pending, VIRTIO_ARGO_MAX_DEVICES) {
+		struct va_device *vad = READ_ONCE(be->devs[i]);
+
+		/*
+		 * Removed and added again while this pass ran: its removal
+		 * is the next pass's, and so is its addition.
+		 */
+		if (vad && READ_ONCE(vad->removed))
+			goto again;
 		clear_bit(i, be->add_pending);
-		if (READ_ONCE(be->devs[i]))
+		if (vad)
 			continue;
 		va_dev_add(be, i);
 	}
