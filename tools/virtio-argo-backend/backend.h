@@ -300,6 +300,19 @@ struct vab_ctrl_msg {
 	uint8_t buf[];
 };
 
+/*
+ * The data ring of a device removed while attached, kept registered (and
+ * not read) until the frontend has let go of the device, so that what it
+ * sends before it sees EV_DEV_REMOVED is not refused as if the backend
+ * were gone (see vab_dev_remove()).
+ */
+struct vab_linger {
+	struct vab_linger *next;
+	struct vab_ep ep;
+	uint32_t fe_port;		/* the frontend's data ring */
+	int64_t until;			/* vab_now_ms(): closed then at the latest */
+};
+
 struct vab_frontend {
 	struct vab *b;
 	uint16_t domid;
@@ -320,6 +333,7 @@ struct vab_frontend {
 	uint64_t gone;			/* times it was found gone */
 	/* Our rings for it may have gone with its domain: register again. */
 	bool renew;
+	struct vab_linger *linger;	/* rings of removed devices */
 };
 
 struct vab {

@@ -46,6 +46,10 @@
 #include "backend.h"
 
 #define VAB_CTRL_TXQ_MAX	(2 * VIRTIO_ARGO_MAX_DEVICES + 16)
+/* A removed device's ring waits this long at most for its frontend ... */
+#define VAB_LINGER_MS		10000
+/* ... which is asked this often whether it still has its side. */
+#define VAB_LINGER_CHECK_MS	100
 /* Records per completion message: keeps one message's bookkeeping small. */
 #define VAB_COMP_MAX_REC	1024
 
@@ -158,6 +162,62 @@ static void vab_fe_drop_txq(struct vab_frontend *fe)
 	fe->ctrl.tx_blocked = false;
 }
 
+static void vab_linger_check(struct vab_dev *unused, void *arg);
+
+/* Unregister the lingering ring at @port (0: every one) of @fe. */
+static void vab_linger_drop(struct vab_frontend *fe, uint32_t port)
+{
+	struct vab_linger **pp = &fe->linger, *l;
+
+	while ((l = *pp)) {
+		if (port && l->ep.port != port) {
+			pp = &l->next;
+			continue;
+		}
+		*pp = l->next;
+		vab_ep_close(fe->b, &l->ep);
+		free(l);
+	}
+	if (!fe->linger)
+		vab_timer_cancel(fe->b, NULL, vab_linger_check, fe);
+}
+
+/*
+ * Close the rings of removed devices whose frontend has let go of them
+ * (its data ring for the device is gone), or that waited long enough.
+ */
+static void vab_linger_check(struct vab_dev *unused, void *arg)
+{
+	struct vab_frontend *fe = arg;
+	struct vab *b = fe->b;
+	struct vab_linger **pp = &fe->linger, *l;
+	int64_t now = vab_now_ms();
+	uint32_t max;
+	int r;
+
+	(void)unused;
+	while ((l = *pp)) {
+		r = now < l->until ?
+		    b->t.max_msg(b->t.ctx, &l->ep, fe->domid, l->fe_port, &max) :
+		    -ETIMEDOUT;
+		if (r == -ECONNREFUSED || r == -ESRCH || r == -ETIMEDOUT) {
+			vab_fe_log(fe, NULL, VAB_LOG_DEBUG,
+				   "ring at port %#x unregistered (%s)",
+				   l->ep.port, r == -ETIMEDOUT ?
+				   "the frontend kept its side" :
+				   "the frontend let go");
+			*pp = l->next;
+			vab_ep_close(b, &l->ep);
+			free(l);
+			continue;
+		}
+		pp = &l->next;
+	}
+	if (fe->linger)
+		vab_timer_arm(b, NULL, now + VAB_LINGER_CHECK_MS,
+			      vab_linger_check, fe);
+}
+
 /* A frontend without devices goes: its ring, its messages, its timer. */
 static void vab_fe_free(struct vab_frontend *fe)
 {
@@ -165,6 +225,7 @@ static void vab_fe_free(struct vab_frontend *fe)
 	uint32_t i;
 
 	vab_timer_cancel(b, NULL, vab_fe_check, fe);
+	vab_linger_drop(fe, 0);
 	vab_ep_close(b, &fe->ctrl);
 	vab_fe_drop_txq(fe);
 	for (i = 0; i < b->nfes; i++) {
@@ -283,6 +344,8 @@ struct vab_dev *vab_dev_new(struct vab *b, uint16_t fe_domid,
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		goto no_dev;
+	/* The port is the new device's: a removed one's ring waits no more. */
+	vab_linger_drop(fe, VIRTIO_ARGO_PORT_DATA_BASE + index);
 	if (name) {
 		memcpy(d->name, name, strlen(name) + 1);
 	} else {
@@ -1822,6 +1885,29 @@ void vab_dev_remove(struct vab_dev *d)
 		   "removed from index %u (%u request%s in flight failed%s)",
 		   d->index, inflight, inflight == 1 ? "" : "s",
 		   fe->hello && d->known ? ", frontend told" : "");
+	/*
+	 * A frontend attached to it may be sending it requests right now,
+	 * before it sees EV_DEV_REMOVED.  A send to a ring that is not there
+	 * is how a frontend finds its backend dead, so the ring stays (not
+	 * read: the frontend fails those requests itself) until the frontend
+	 * has let go of its side, or VAB_LINGER_MS.
+	 */
+	if (d->attached && fe->hello && d->ep.fd >= 0) {
+		struct vab_linger *l = calloc(1, sizeof(*l));
+
+		if (l) {
+			l->ep = d->ep;
+			l->ep.tx_blocked = false;
+			l->fe_port = d->fe_port;
+			l->until = vab_now_ms() + VAB_LINGER_MS;
+			l->next = fe->linger;
+			fe->linger = l;
+			d->ep.fd = -1;
+			vab_timer_arm(d->b, NULL,
+				      vab_now_ms() + VAB_LINGER_CHECK_MS,
+				      vab_linger_check, fe);
+		}
+	}
 	vab_dev_free(d);
 	if (fe->txq && !fe->ctrl.tx_blocked)
 		vab_ctrl_tx(fe);
@@ -1874,6 +1960,7 @@ void vab_fe_gone(struct vab_frontend *fe, const char *why)
 		d->known = false;
 	}
 	vab_fe_drop_txq(fe);
+	vab_linger_drop(fe, 0);
 	fe->hello = false;
 	fe->ctrl_port = 0;
 	fe->gone++;
@@ -1967,6 +2054,7 @@ void vab_destroy(struct vab *b)
 			free(d->spec);
 			free(d);
 		}
+		vab_linger_drop(fe, 0);
 		vab_ep_close(b, &fe->ctrl);
 		vab_fe_drop_txq(fe);
 		free(fe);

@@ -299,11 +299,40 @@ static int rings(void)
 	int n = 0;
 
 	for (f = 0; f < b.nfes; f++) {
+		const struct vab_linger *l;
+
 		n += b.fes[f]->ctrl.fd >= 0;
 		for (i = 0; i < b.fes[f]->ndevs; i++)
 			n += b.fes[f]->devs[i]->ep.fd >= 0;
+		for (l = b.fes[f]->linger; l; l = l->next)
+			n += l->ep.fd >= 0;
 	}
 	return n;
+}
+
+/* Rings of removed devices still registered for frontend @domid. */
+static int lingering(uint16_t domid)
+{
+	struct vab_frontend *fe = vab_frontend_find(&b, domid);
+	const struct vab_linger *l;
+	int n = 0;
+
+	for (l = fe ? fe->linger : NULL; l; l = l->next)
+		n++;
+	return n;
+}
+
+/*
+ * The frontend lets go of the device at @index (its data ring goes) and
+ * the backend's check runs: the removed device's ring is unregistered.
+ */
+static void let_go(uint16_t domid, uint32_t index)
+{
+	struct timespec ts = { 0, 110 * 1000 * 1000 };
+
+	set_gone(domid, FE_DATA + index);
+	nanosleep(&ts, NULL);
+	vab_loop_run_timers(&b);
 }
 
 /* ---- Control helpers -------------------------------------------------------- */
@@ -716,7 +745,8 @@ static void t_remove_blk_in_flight(void)
 	      status == VIRTIO_BLK_S_IOERR);
 	CHECK(events(fe, VIRTIO_ARGO_T_EV_DEV_REMOVED, mark, &dev, &index) == 1);
 	CHECK(dev == h && index == 1);
-	CHECK(fe->ndevs == 1 && open_eps == 2);
+	/* Its ring stays registered for the frontend's stragglers. */
+	CHECK(fe->ndevs == 1 && open_eps == 3 && lingering(FE1) == 1);
 	/* Its handle is gone for good. */
 	CHECK(simple(fe, VIRTIO_ARGO_T_PING, h) == VIRTIO_ARGO_S_NODEV);
 	CHECK(simple(fe, VIRTIO_ARGO_T_RESET, h) == VIRTIO_ARGO_S_NODEV);
@@ -728,6 +758,7 @@ static void t_remove_blk_in_flight(void)
 	/* Re-added at the same index: a new handle, and it works. */
 	d = add_blk(FE1);
 	CHECK(d && d->index == 1 && d->handle != h);
+	CHECK(lingering(FE1) == 0 && open_eps == 3);	/* the port is its */
 	CHECK(d && up(d, 16));
 	if (!d)
 		return;
@@ -771,6 +802,65 @@ static void t_remove_ready(void)
 	      status == VIRTIO_BLK_S_IOERR);
 }
 
+/*
+ * The ring of a device removed while attached stays registered, unread,
+ * until the frontend has unregistered its own (or 10 s), so that what it
+ * sends before seeing EV_DEV_REMOVED is not refused as by a dead backend.
+ */
+static void t_remove_linger(void)
+{
+	struct vab_dev *a = add_blk(FE1), *d = add_blk(FE1), *n;
+	struct vab_frontend *fe = vab_frontend_find(&b, FE1);
+	struct timespec ts = { 0, 110 * 1000 * 1000 };
+
+	CHECK(a && d && up(a, 16) && up(d, 16) && fe);
+	if (!a || !d || !fe || !d->status)
+		return;
+	vab_dev_remove(d);
+	CHECK(lingering(FE1) == 1 && fe->linger->ep.fd >= 0 &&
+	      fe->linger->ep.port == VIRTIO_ARGO_PORT_DATA_BASE + 1);
+	CHECK(vab_loop_timeout(&b, -1) <= 100);
+	/* The frontend still has its side: it stays. */
+	nanosleep(&ts, NULL);
+	vab_loop_run_timers(&b);
+	CHECK(lingering(FE1) == 1 && rings() == open_eps && open_eps == 3);
+	/* It let go: gone, and no more checks. */
+	let_go(FE1, 1);
+	CHECK(lingering(FE1) == 0 && open_eps == 2 &&
+	      vab_loop_timeout(&b, -1) == -1);
+	/* A frontend that keeps its side forever: 10 s at most. */
+	ngone = 0;
+	n = add_blk(FE1);
+	CHECK(n && n->index == 1 && up(n, 16));
+	if (n)
+		vab_dev_remove(n);
+	CHECK(lingering(FE1) == 1);
+	if (fe->linger)
+		fe->linger->until = vab_now_ms();	/* as if 10 s went by */
+	nanosleep(&ts, NULL);
+	vab_loop_run_timers(&b);
+	CHECK(lingering(FE1) == 0 && open_eps == 2);
+	/* Not attached: nothing could come, nothing kept. */
+	n = add_blk(FE1);
+	if (n)
+		vab_dev_remove(n);
+	CHECK(lingering(FE1) == 0 && open_eps == 2);
+	/* The frontend gone, or the backend ending: none kept either. */
+	n = add_blk(FE1);
+	CHECK(n && up(n, 16));
+	if (n)
+		vab_dev_remove(n);
+	CHECK(lingering(FE1) == 1);
+	vab_fe_gone(fe, "test");
+	CHECK(lingering(FE1) == 0 && open_eps == 2);
+	CHECK(up(a, 16));
+	n = add_blk(FE1);
+	CHECK(n && up(n, 16));
+	if (n)
+		vab_dev_remove(n);
+	CHECK(lingering(FE1) == 1);	/* teardown() checks it is closed */
+}
+
 /* Held chains (a rate-limited rng) are given back, its timer goes. */
 static void t_remove_held(void)
 {
@@ -796,9 +886,11 @@ static void t_remove_held(void)
 	CHECK(completion(FE1, 0, 0, 2, mark, NULL) == 0);
 	CHECK(completion(FE1, 0, 0, 3, mark, NULL) == 0);
 	CHECK(events(fe, VIRTIO_ARGO_T_EV_DEV_REMOVED, mark, NULL, NULL) == 1);
+	let_go(FE1, 0);
 	/* The other one's chain is still held, its timer armed. */
 	CHECK(o->inflight == 1 && vab_loop_timeout(&b, -1) > 500);
 	vab_dev_remove(o);
+	let_go(FE1, 1);
 	CHECK(vab_loop_timeout(&b, -1) == -1);
 	/* The frontend stays, with no device: connected. */
 	CHECK(b.nfes == 1 && fe->ndevs == 0 && fe->ctrl.fd >= 0);
@@ -1973,6 +2065,7 @@ static const struct tcase cases[] = {
 	{ "add_failure_leaves_nothing", t_add_fails_cleanly },
 	{ "remove_blk_with_chains_in_flight", t_remove_blk_in_flight },
 	{ "remove_with_chain_waiting_for_memory", t_remove_ready },
+	{ "removed_ring_lingers_for_the_frontend", t_remove_linger },
 	{ "remove_with_held_chains", t_remove_held },
 	{ "remove_full_ring_and_unknown", t_remove_corner_cases },
 	{ "frontend_limit_lets_go_of_empty", t_frontend_limit },
