@@ -12,11 +12,13 @@
 # kernel's own virtio_console and virtio_rng bind to the devices.  A client
 # on the socket (python3) plays the user's terminal.
 #
-# Only input reaches hvc0 here: in this single-CPU kernel the hvc console's
-# put_chars() spins with interrupts off until the device has used its
-# transmit buffer, which the backend, a process of the same kernel, can
-# never do while it spins.  So hvc0 is put in raw mode without echo before
-# any byte arrives (an echo would be output), and no case writes to it.
+# Output from hvc0 works because of the protocol feature OUT_NOCOMP: the
+# hvc console's put_chars() spins with interrupts off until the device has
+# used its transmit buffer, which the backend, a process of this
+# single-CPU kernel, could never do while it spins; with OUT_NOCOMP the
+# transport uses it itself once sent.  Bytes both ways go through hvc0 in
+# raw mode (no echo, no newline translation); then a root login on hvc0
+# (agetty's autologin) runs a command sent through the socket.
 #
 # Environment (kernel parameters from console.sh):
 #   va_kodir      argo.ko and virtio_argo.ko, built for this kernel
@@ -123,6 +125,143 @@ with open(out, "wb") as f:
 print("reader: got", len(got), "of", want, "bytes", flush=True)
 EOF
 
+# The user's terminal reading: connect, read $2 bytes (at most $3
+# seconds), write them to $4.
+cat >"$work/recv.py" <<'EOF'
+import socket, sys, time
+sock, want, secs, out = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sock)
+s.settimeout(0.5)
+got = bytearray()
+end = time.time() + secs
+while len(got) < want and time.time() < end:
+    try:
+        b = s.recv(65536)
+    except socket.timeout:
+        continue
+    if not b:
+        break
+    got += b
+with open(out, "wb") as f:
+    f.write(got)
+print("recv: got", len(got), "of", want, "bytes", flush=True)
+EOF
+
+# Output to hvc0 goes out at most $pace bytes per write, with a pause
+# after each: a write meeting a full data ring stalls this machine (the
+# transport's limit: put_chars() then spins, interrupts off, for a ring
+# only the backend, a process of this one CPU, could drain); a pause lets
+# the backend run.  2 KiB is one transmit buffer, a message well below the
+# 16 KiB ring.
+pace=2048
+
+# The guest writing: open hvc0 raw, write the file $1, close.
+cat >"$work/writer.py" <<'EOF'
+import os, sys, time, tty
+path, pace = sys.argv[1], int(sys.argv[2])
+fd = os.open("/dev/hvc0", os.O_RDWR | os.O_NOCTTY)
+tty.setraw(fd)
+with open(path, "rb") as f:
+    data = f.read()
+off = 0
+while off < len(data):
+    off += os.write(fd, data[off:off + pace])
+    time.sleep(0.002)
+os.close(fd)
+print("writer: wrote", off, "bytes", flush=True)
+EOF
+
+# The guest echoing: open hvc0 raw, say so in $3, write back every byte
+# read until $1 bytes went back (at most $2 seconds), $4 at a time.
+cat >"$work/echo.py" <<'EOF'
+import os, select, sys, time, tty
+want, secs, ready, pace = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+fd = os.open("/dev/hvc0", os.O_RDWR | os.O_NOCTTY)
+tty.setraw(fd)
+open(ready, "w").close()
+done = 0
+end = time.time() + secs
+while done < want and time.time() < end:
+    r, _, _ = select.select([fd], [], [], 0.5)
+    if r:
+        b = os.read(fd, 65536)
+        off = 0
+        while off < len(b):
+            off += os.write(fd, b[off:off + pace])
+            time.sleep(0.002)
+        done += len(b)
+os.close(fd)
+print("echo: sent back", done, "of", want, "bytes", flush=True)
+EOF
+
+# The user's terminal both ways at once: send the file $2 while reading
+# what comes back, at most $3 seconds; what came back goes to $4.
+cat >"$work/both.py" <<'EOF'
+import select, socket, sys, time
+sock, data, secs, out = sys.argv[1], open(sys.argv[2], "rb").read(), float(sys.argv[3]), sys.argv[4]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sock)
+s.setblocking(False)
+sent, got = 0, bytearray()
+end = time.time() + secs
+while len(got) < len(data) and time.time() < end:
+    w = [s] if sent < len(data) else []
+    r, w, _ = select.select([s], w, [], 0.5)
+    if w:
+        try:
+            sent += s.send(data[sent:sent + 65536])
+        except BlockingIOError:
+            pass
+    if r:
+        b = s.recv(65536)
+        if not b:
+            break
+        got += b
+with open(out, "wb") as f:
+    f.write(got)
+print("both: sent", sent, "got", len(got), "of", len(data), "bytes", flush=True)
+EOF
+
+# A user at a login console: connect, say so in $6, wait for the shell's
+# prompt (root's "# ", or output then 5 s of quiet), type the command $3
+# and Enter, read until the text $4 comes (at most $2 seconds in all),
+# type "exit"; the whole transcript goes to $5.
+cat >"$work/user.py" <<'EOF'
+import socket, sys, time
+sock, secs, cmd, want, out, ready = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sock)
+open(ready, "w").close()
+s.settimeout(0.2)
+got = bytearray()
+end = time.time() + secs
+def read_until(done, quiet=None):
+    last = time.time()
+    while time.time() < end and not done():
+        try:
+            b = s.recv(4096)
+        except socket.timeout:
+            if quiet and got and time.time() - last > quiet:
+                return
+            continue
+        if not b:
+            return
+        got.extend(b)
+        last = time.time()
+read_until(lambda: b"# " in got, quiet=5)
+s.sendall(cmd.encode() + b"\r")
+read_until(lambda: want.encode() in got)
+ok = want.encode() in got
+s.sendall(b"exit\r")
+end = time.time() + 5
+read_until(lambda: False, quiet=1)
+with open(out, "wb") as f:
+    f.write(got)
+print("user:", "saw" if ok else "did not see", repr(want), flush=True)
+sys.exit(0 if ok else 1)
+EOF
+
 # ------------------------------------------------------------ the cases
 
 start_backend() {
@@ -175,6 +314,7 @@ drivers_bind() {
 	done
 	[[ $cur == virtio_rng.* ]] || fail "rng_current is '$cur'"
 	echo "console $con, rng $rng ($cur)"
+	echo "$(dirname "$con")/stats" >"$work/con.stats"
 	dmesg | grep -E 'virtio[-_]argo|hvc|virtio_console' || true
 }
 
@@ -222,6 +362,152 @@ sys.stdout.buffer.write(bytes((i * 7 + (i >> 12)) & 0xff for i in range(int(sys.
 ' "$burst" >"$work/burst"
 	through_hvc0 "$work/burst"
 	grep 'console0' "$va_result/backend.log" || true
+}
+
+# The backend accepted the feature the transport proposed.
+out_nocomp_agreed() {
+	grep -E 'frontend 1: connected \(.*features 0x1\)' "$va_result/backend.log" ||
+		fail "the backend did not accept OUT_NOCOMP: $(grep connected "$va_result/backend.log")"
+}
+
+clients() {
+	grep -c 'client connected on' "$va_result/backend.log" || true
+}
+
+# Wait until the backend has taken $1 clients of the socket since it
+# started: output before that is discarded.
+wait_accepted() {
+	for _ in $(seq 100); do
+		[[ $(clients) -ge $1 ]] && return 0
+		sleep 0.1
+	done
+	fail "the backend did not take client $1"
+}
+
+# Write file $1 to hvc0 while a client of the socket reads: the same bytes.
+to_socket() {
+	local data=$1 n n0 cpid
+	n=$(stat -c %s "$data")
+	n0=$(clients)
+	rm -f "$work/got"
+	timeout 150 python3 "$work/recv.py" "$sock" "$n" 120 "$work/got" &
+	cpid=$!
+	wait_accepted $((n0 + 1))
+	timeout 150 python3 "$work/writer.py" "$data" "$pace" ||
+		fail "writing to hvc0"
+	wait "$cpid" || true
+	cmp "$data" "$work/got" ||
+		fail "the socket got $(stat -c %s "$work/got" 2>/dev/null) of $n bytes, or other ones"
+	echo "$n bytes, sha256 $(sha256sum <"$work/got" | cut -d' ' -f1)"
+}
+
+output_reaches_socket() {
+	printf 'hello from hvc0\r\n' >"$work/line"
+	to_socket "$work/line"
+}
+
+# The console's transport counters, one "name value" a line.
+con_stats() {
+	local dir c
+	dir=$(cat "$work/con.stats") || return 1
+	for c in tx_chains tx_early rx_chains malformed stale; do
+		echo "$c $(cat "$dir/$c")"
+	done
+}
+
+# 1 MiB of every byte value from hvc0, through a 16 KiB ring: 512
+# transmit buffers at least, each sent in a message of its own.
+output_burst_larger_than_ring() {
+	python3 -c '
+import sys
+sys.stdout.buffer.write(bytes((i * 13 + (i >> 10)) & 0xff for i in range(int(sys.argv[1]))))
+' "$burst" >"$work/oburst"
+	con_stats >"$work/stats.before"
+	to_socket "$work/oburst"
+	con_stats >"$work/stats.after"
+	paste "$work/stats.before" "$work/stats.after"
+}
+
+# Counter $1 of file $2.
+stat_in() {
+	awk -v c="$1" '$1 == c { print $2 }' "$2"
+}
+
+# Over the burst the transport used its transmit buffers itself (tx_early,
+# one per write of $pace bytes at most) and the backend sent no completion
+# (no input meanwhile, so no chain completed at all), none malformed.
+output_used_by_transport() {
+	local b=$work/stats.before a=$work/stats.after early rx
+	[[ -s $b && -s $a ]] || fail "no counters from the burst"
+	cat "$a"
+	early=$(($(stat_in tx_early "$a") - $(stat_in tx_early "$b")))
+	rx=$(($(stat_in rx_chains "$a") - $(stat_in rx_chains "$b")))
+	echo "tx_early +$early, rx_chains +$rx over $burst bytes"
+	[[ $early -ge $((burst / pace)) ]] ||
+		fail "tx_early grew by $early, not at least $((burst / pace))"
+	[[ $rx -eq 0 ]] || fail "$rx chains completed by the backend"
+	[[ $(stat_in malformed "$a") -eq 0 && $(stat_in stale "$a") -eq 0 ]] ||
+		fail "malformed or stale completions"
+}
+
+# 1 MiB sent by the client while hvc0 echoes it back: both directions at
+# once, each much larger than its ring.
+both_ways_at_once() {
+	local epid n0
+	python3 -c '
+import sys
+sys.stdout.buffer.write(bytes((i * 29 + (i >> 11)) & 0xff for i in range(int(sys.argv[1]))))
+' "$burst" >"$work/bburst"
+	rm -f "$work/echo.ready" "$work/back"
+	timeout 150 python3 "$work/echo.py" "$burst" 120 "$work/echo.ready" \
+		"$pace" &
+	epid=$!
+	for _ in $(seq 100); do
+		[[ -e $work/echo.ready ]] && break
+		sleep 0.1
+	done
+	[[ -e $work/echo.ready ]] || fail "the echo did not start"
+	n0=$(clients)
+	timeout 150 python3 "$work/both.py" "$sock" "$work/bburst" 120 \
+		"$work/back" || true
+	wait "$epid" || true
+	[[ $(clients) -gt $n0 ]] || fail "the client was not taken"
+	cmp "$work/bburst" "$work/back" ||
+		fail "came back: $(stat -c %s "$work/back" 2>/dev/null) of $burst bytes, or other ones"
+	echo "$burst bytes there and back, sha256 $(sha256sum <"$work/back" | cut -d' ' -f1)"
+}
+
+# hvc0 as a login console: agetty logs root in automatically there, and a
+# command typed by the client of the socket runs in that shell, with hvc0
+# its terminal; its output (not the echo of the command) comes back.
+login_console() {
+	local upid apid n0 rc=0
+	# For the guest's shell to expand, not this one.
+	# shellcheck disable=SC2016
+	local cmd='echo "tty=$(tty) uid=$(id -u) sum=$((6 * 7))"'
+	n0=$(clients)
+	rm -f "$work/user.ready"
+	timeout 100 python3 "$work/user.py" "$sock" 60 "$cmd" \
+		'tty=/dev/hvc0 uid=0 sum=42' "$work/transcript" \
+		"$work/user.ready" &
+	upid=$!
+	wait_accepted $((n0 + 1))
+	setsid agetty --autologin root --noclear --local-line -8 hvc0 vt100 \
+		</dev/null >/dev/null 2>&1 &
+	apid=$!
+	wait "$upid" || rc=$?
+	echo "--- transcript (cat -v)"
+	cat -v "$work/transcript" || true
+	echo "---"
+	# After "exit" the login is over; whatever is left of it goes.
+	for _ in $(seq 50); do
+		kill -0 "$apid" 2>/dev/null || break
+		sleep 0.1
+	done
+	pkill -KILL -s "$apid" 2>/dev/null || true
+	[[ $rc -eq 0 ]] || fail "the command's output did not come back (user.py: $rc)"
+	grep -q 'automatic login' "$work/transcript" ||
+		fail "no automatic login on hvc0"
 }
 
 drivers_unbind() {
@@ -272,6 +558,13 @@ t_case virtio_console_and_virtio_rng_bind drivers_bind ||
 t_case hwrng_gives_random_bytes hwrng_gives_bytes
 t_case input_reaches_hvc0 input_reaches_hvc0
 t_case input_burst_larger_than_ring_reaches_hvc0 input_burst_larger_than_ring
+t_case backend_accepts_out_nocomp out_nocomp_agreed
+t_case output_reaches_socket output_reaches_socket
+t_case output_burst_larger_than_ring_reaches_socket \
+	output_burst_larger_than_ring
+t_case output_buffers_used_by_transport output_used_by_transport
+t_case both_ways_at_once both_ways_at_once
+t_case login_console_runs_a_command login_console
 t_case drivers_and_transport_unload drivers_unbind
 backend_sigterm
 t_case backend_log_has_no_warnings backend_log_clean
