@@ -2011,21 +2011,34 @@ static void vab_fe_check(struct vab_dev *unused, void *arg)
 
 void vab_announce_exit(struct vab *b)
 {
-	uint32_t f, i;
+	uint32_t f, i, max;
+	bool gone;
+	int r;
 
 	for (f = 0; f < b->nfes; f++) {
 		struct vab_frontend *fe = b->fes[f];
 
 		if (!fe->hello)
 			continue;
+		/*
+		 * A frontend that went since the last check (its module was
+		 * unloaded) has no ring to tell: one line, not a warning per
+		 * device.
+		 */
+		r = b->t.max_msg(b->t.ctx, &fe->ctrl, fe->domid, fe->ctrl_port,
+				 &max);
+		gone = r == -ECONNREFUSED || r == -ESRCH;
+		if (gone)
+			vab_fe_log(fe, NULL, VAB_LOG_INFO,
+				   "gone: its devices' removal not announced");
 		for (i = 0; i < fe->ndevs; i++) {
-			if (fe->devs[i]->known)
+			if (fe->devs[i]->known && !gone)
 				vab_queue_ev_dev(fe->devs[i],
 						 VIRTIO_ARGO_T_EV_DEV_REMOVED);
 			fe->devs[i]->known = false;
 			fe->devs[i]->ev_config_pending = false;
 		}
-		if (!fe->ctrl.tx_blocked)
+		if (!gone && !fe->ctrl.tx_blocked)
 			vab_ctrl_tx(fe);
 	}
 }

@@ -75,6 +75,7 @@ static uint32_t gone_port[8];
 static uint16_t gone_dom[8];
 static unsigned int ngone;
 static int gone_err = -ECONNREFUSED;
+static unsigned int nrefused;	/* sends to a gone ring */
 /* Our rings "registered": fds handed out and not yet closed. */
 static int next_fd = 1000;
 static int open_eps;
@@ -106,8 +107,10 @@ static int t_send(void *ctx, struct vab_ep *ep, uint16_t domain, uint32_t port,
 	(void)ctx;
 	if (eagain_always)
 		return -EAGAIN;
-	if (is_gone(domain, port))
+	if (is_gone(domain, port)) {
+		nrefused++;
 		return gone_err;
+	}
 	if (nsent == capsent) {
 		capsent = capsent ? capsent * 2 : 64;
 		sent = realloc(sent, capsent * sizeof(*sent));
@@ -1155,6 +1158,36 @@ static void t_announce_exit(void)
 	CHECK(nsent == mark && vab_idle(&b));
 }
 
+/*
+ * SIGTERM right after a frontend went (its module unloaded within the
+ * second between two checks): the others hear of the removal, it is not
+ * sent anything.
+ */
+static void t_announce_exit_frontend_gone(void)
+{
+	struct vab_dev *a = add_blk(FE1), *o = add_blk(FE2);
+	struct vab_frontend *fe = vab_frontend_find(&b, FE1);
+	struct vab_frontend *fe2 = vab_frontend_find(&b, FE2);
+	uint32_t dev = 0;
+	size_t mark;
+
+	CHECK(a && o && up(a, 16) && up(o, 16));
+	if (!a || !o)
+		return;
+	CHECK(dev_info(fe, 0, NULL) == 0 && dev_info(fe2, 0, NULL) == 0);
+	set_gone(FE1, FE_CTRL);
+	vab_stop(&b);
+	CHECK(vab_idle(&b));
+	mark = nsent;
+	nrefused = 0;
+	vab_announce_exit(&b);
+	CHECK(nrefused == 0);
+	CHECK(events(fe, VIRTIO_ARGO_T_EV_DEV_REMOVED, mark, NULL, NULL) == 0);
+	CHECK(events(fe2, VIRTIO_ARGO_T_EV_DEV_REMOVED, mark, &dev, NULL) == 1);
+	CHECK(dev == o->handle);
+	CHECK(vab_idle(&b));
+}
+
 /* ---- Configuration file -------------------------------------------------------- */
 
 static char errlog[8192];
@@ -2074,6 +2107,7 @@ static const struct tcase cases[] = {
 	{ "frontend_gone_periodic_check", t_frontend_gone_periodic },
 	{ "frontend_gone_without_devices", t_frontend_gone_empty },
 	{ "sigterm_removes_devices", t_announce_exit },
+	{ "sigterm_skips_frontend_gone", t_announce_exit_frontend_gone },
 	{ "config_file_loaded", t_config_load },
 	{ "config_file_errors_name_the_line", t_config_malformed },
 	{ "config_reload_adds_removes_keeps", t_config_reload },
