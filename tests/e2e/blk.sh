@@ -14,7 +14,13 @@
 # depths 1 to 64); discard punches holes, write-zeroes reads back zeros;
 # the read-only disk refuses writes and reads its image; the transport's
 # counters agree; the transport unloads; the backend exits 0 on SIGTERM,
-# with nothing logged above info.
+# with nothing logged above info.  Then a second backend is stopped with
+# SIGTERM under fio while the transport waits for space on its ring: it
+# exits 0, fio ends with I/O errors within 20 s, the transport says the
+# device is lost, a later read fails promptly and the transport unloads
+# (backend_gone_*).  With the small rings, the same with SIGKILL and the
+# transport's keepalive slowed to a minute, which only the argo core's
+# poll of blocked senders can end in time (backend_killed_*).
 #
 # All of it runs twice, in two boots: "default" (default ring sizes) and
 # "small" (16 KiB rings, the protocol's minimum, on both sides, so that
@@ -60,6 +66,19 @@ cases_end=(
 	transport_unloads
 	backend_sigterm_exits_0
 	backend_log_has_no_warnings
+	backend_gone_fio_running
+	backend_gone_sigterm_exits_0
+	backend_gone_fio_fails_promptly
+	backend_gone_transport_reports_lost
+	backend_gone_read_fails_promptly
+	backend_gone_transport_unloads
+)
+cases_killed=(
+	backend_killed_fio_running
+	backend_killed_fio_fails_promptly
+	backend_killed_transport_reports_lost
+	backend_killed_read_fails_promptly
+	backend_killed_transport_unloads
 )
 
 va_e2e_env blk
@@ -147,6 +166,7 @@ for mode in default small; do
 	cases=("${cases_common[@]}")
 	[[ $mode == small ]] && cases+=(small_ring_sends_wait_for_space)
 	cases+=("${cases_end[@]}")
+	[[ $mode == small ]] && cases+=("${cases_killed[@]}")
 	if [[ $prep_ok -eq 1 ]]; then
 		va_note "booting UML: $mode rings"
 		boot "$mode"

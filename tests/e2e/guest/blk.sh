@@ -13,7 +13,9 @@
 # to the devices it registers.  Then the disks are used as a guest would
 # use them: ext4, fio with verification, discard, write-zeroes, a
 # read-only disk, and the transport's counters, unloading and the
-# backend's SIGTERM.
+# backend's SIGTERM.  Last, a second backend goes away under load (SIGTERM;
+# with the small rings also SIGKILL): every request must then fail
+# promptly and nothing may hang.
 #
 # Environment (kernel parameters from blk.sh):
 #   va_blk_mode   "default" (default ring sizes) or "small" (the smallest
@@ -453,6 +455,271 @@ backend_log_clean() {
 	! grep -E ': (warn|error): ' "$va_result/backend.log"
 }
 
+# ------------------------------------------------------------ the backend goes
+
+# A second backend serves the rw image alone and goes away while fio keeps
+# the transport busy: sends have met a full ring, so the transport is
+# waiting for space on a ring that then vanishes, and Xen (like the
+# loopback provider) drops that wake-up with the ring.  Every request must
+# then fail promptly, nothing may hang, and the transport must unload.
+#
+# gone (both boots): SIGTERM.  The backend stops reading its rings, fails
+# the chains it was receiving, sends its completions, tells the frontend
+# its device is removed (EV_DEV_REMOVED) and exits 0; the transport fails
+# the device's requests and removes it.
+#
+# killed (small rings): SIGKILL, a backend that dies without a word.  The
+# transport's keepalive would find it gone within a second; it is set to a
+# minute here, so that only the argo core's poll of its senders' waits
+# (once a second) can wake the waiting sender, whose retry gets
+# -ECONNREFUSED and marks the device lost.
+#
+# Nothing here waits for a process without a bound: a request that never
+# completes leaves its process unkillable, so the processes run in the
+# background (bg_run) and are only ever waited for by polling for the exit
+# status they leave in $sc_dir/NAME.rc.  sc_* say which scenario runs.
+sc='' sc_dir='' sc_log='' sc_mark=''
+
+scenario() { # NAME
+	sc=$1
+	sc_dir=$work/$1
+	sc_log=$va_result/backend-$1.log
+	sc_mark="e2e-blk: backend_$1: signal"
+}
+
+now_ms() {
+	echo $(($(date +%s%N) / 1000000))
+}
+
+# bg_run NAME OUT CMD...: run CMD in the background, output to OUT; its pid
+# in $sc_dir/NAME.pid (there when bg_run returns), later its exit status in
+# $sc_dir/NAME.rc.
+bg_run() {
+	local name=$1 out=$2
+	shift 2
+	rm -f "$sc_dir/$name.pid" "$sc_dir/$name.rc"
+	(
+		rc=0
+		"$@" &
+		echo "$!" >"$sc_dir/$name.pid.new"
+		mv "$sc_dir/$name.pid.new" "$sc_dir/$name.pid"
+		wait "$!" || rc=$?
+		echo "$rc" >"$sc_dir/$name.rc.new"
+		mv "$sc_dir/$name.rc.new" "$sc_dir/$name.rc"
+	) </dev/null >"$out" 2>&1 &
+	for _ in $(seq 50); do
+		[[ -s $sc_dir/$name.pid ]] && return 0
+		sleep 0.1
+	done
+	fail "$name did not start"
+}
+
+# bg_wait NAME MS: whether NAME exited within MS milliseconds from now.
+bg_wait() {
+	local end=$(($(now_ms) + $2))
+	while [[ ! -s $sc_dir/$1.rc ]]; do
+		[[ $(now_ms) -lt $end ]] || return 1
+		sleep 0.1
+	done
+}
+
+bg_kill() { # NAME: SIGKILL it if it still runs
+	[[ -s $sc_dir/$1.pid && ! -s $sc_dir/$1.rc ]] &&
+		kill -KILL "$(cat "$sc_dir/$1.pid")" 2>/dev/null
+	return 0
+}
+
+sc_dev() {
+	cat "$sc_dir/disk"
+}
+
+sc_stats() {
+	local d c
+	d=$(cat "$sc_dir/platform")
+	[[ -d /sys/bus/platform/devices/$d/stats ]] || {
+		echo "($d is gone)"
+		return 0
+	}
+	for c in tx_chains rx_chains tx_eagain; do
+		printf '%s %s ' "$c" "$(stat_of "$d" "$c")"
+	done
+	echo "($d)"
+}
+
+# The backend, the transport (short control timeouts, so that nothing it
+# asks a dead backend takes long; for "killed" a keepalive of a minute),
+# the disk (serial e2e-$sc), and fio writing to it from four jobs at queue
+# depth 32 each; still running once requests complete and sends have met
+# a full ring.
+sc_setup() {
+	local dev='' d ka=''
+	mkdir -p "$sc_dir"
+	bg_run backend "$sc_log" "$backend" --domain 0 --log-level info \
+		--blk "frontend=1,file=$rw_img,serial=e2e-$sc$ring_opt"
+	for _ in $(seq 100); do
+		grep -q 'info: serving 1 frontend' "$sc_log" && break
+		[[ ! -s $sc_dir/backend.rc ]] ||
+			fail "backend exited: $(cat "$sc_log")"
+		sleep 0.1
+	done
+	grep -q 'info: serving 1 frontend' "$sc_log" ||
+		fail "backend not serving after 10 s"
+	[[ $sc == killed ]] && ka=keepalive_ms=60000
+	# shellcheck disable=SC2086 # empty or one parameter each
+	insmod "$kodir/virtio_argo.ko" domain=1 backend=0 timeout_ms=1000 \
+		$data_ring_param $ka
+	for _ in $(seq 100); do
+		dev=$(find_disk "e2e-$sc")
+		[[ -n $dev && -b /dev/$dev ]] && break
+		sleep 0.1
+	done
+	[[ -n $dev && -b /dev/$dev ]] || fail "disk did not appear: $(ls /sys/block)"
+	echo "$dev" >"$sc_dir/disk"
+	d=$(readlink -f "/sys/block/$dev/device")
+	d=$(basename "$(dirname "$d")")
+	echo "$d" >"$sc_dir/platform"
+	echo "disk /dev/$dev on $d"
+	bg_run fio "$sc_dir/fio.out" fio --name="$sc" --filename="/dev/$dev" \
+		--ioengine=libaio --direct=1 --rw=randwrite --bsrange=4k-256k \
+		--iodepth=32 --numjobs=4 --size=256M --time_based --runtime=120 \
+		--output-format=json --output="$sc_dir/fio.json"
+	# Under way: requests complete, and sends have met a full ring (fio
+	# keeps many times the ring in flight).
+	sleep 3
+	for _ in $(seq 300); do
+		[[ ! -s $sc_dir/fio.rc ]] ||
+			fail "fio ended before the backend went: $(cat "$sc_dir/fio.out")"
+		[[ $(stat_of "$d" rx_chains) -ge 50 &&
+			$(stat_of "$d" tx_eagain) -gt 0 ]] && break
+		sleep 0.1
+	done
+	sc_stats
+	[[ $(stat_of "$d" rx_chains) -ge 50 ]] ||
+		fail "fewer than 50 requests completed"
+	[[ $(stat_of "$d" tx_eagain) -gt 0 ]] || fail "sends never met a full ring"
+}
+
+# sc_signal SIG: send it to the backend, noting when.
+sc_signal() {
+	[[ -s $sc_dir/backend.pid ]] || fail "no backend"
+	sc_stats
+	echo "$sc_mark" >/dev/kmsg
+	now_ms >"$sc_dir/t_signal"
+	kill "-$1" "$(cat "$sc_dir/backend.pid")"
+}
+
+# SIGTERM: the backend exits 0 within its stop time (at most 5 s for
+# completions the frontend does not take, then the flush).
+gone_sigterm() {
+	local t0 rc
+	sc_signal TERM
+	t0=$(cat "$sc_dir/t_signal")
+	if ! bg_wait backend 10000; then
+		bg_kill backend
+		fail "backend still running 10 s after SIGTERM"
+	fi
+	rc=$(cat "$sc_dir/backend.rc")
+	echo "backend exited $rc after $(($(now_ms) - t0)) ms"
+	cat "$sc_log"
+	[[ $rc -eq 0 ]] || fail "backend exit status $rc"
+}
+
+# fio ends within 20 s of the signal (it would run for more than 80 s
+# more), every job with an I/O error: EIO, or for "gone" also ENXIO or
+# ENODEV (the disk may be on its way out).
+sc_fio_fails() {
+	local t0 rc
+	if [[ $sc == killed ]]; then
+		sc_signal KILL
+		bg_wait backend 10000 || fail "backend alive 10 s after SIGKILL"
+	fi
+	t0=$(cat "$sc_dir/t_signal")
+	if ! bg_wait fio $((t0 + 20000 - $(now_ms))); then
+		sc_stats
+		bg_kill fio
+		fail "fio still running 20 s after the signal"
+	fi
+	rc=$(cat "$sc_dir/fio.rc")
+	echo "fio exited $rc $(($(now_ms) - t0)) ms after the signal"
+	cat "$sc_dir/fio.out"
+	[[ $rc -ne 0 ]] || fail "fio succeeded"
+	python3 - "$sc_dir/fio.json" "$sc" <<'EOF'
+import errno, json, sys
+t = open(sys.argv[1]).read()
+d = json.loads(t[t.index("{"):])
+ok = {errno.EIO}
+if sys.argv[2] == "gone":
+    ok |= {errno.ENXIO, errno.ENODEV}
+bad = 0 if len(d["jobs"]) == 4 else 1
+for j in d["jobs"]:
+    print("%s: error %d, written %d bytes" % (j["jobname"], j["error"],
+          j["write"]["io_bytes"]))
+    if j["error"] not in ok:
+        bad = 1
+sys.exit(bad)
+EOF
+}
+
+# The kernel log says the device was lost: a send to the vanished ring
+# was refused, or the device was failed otherwise (removed by the
+# backend, or found gone).
+sc_lost_logged() {
+	local line
+	dmesg | sed -n "\\|$sc_mark|,\$p" >"$sc_dir/dmesg.txt"
+	cat "$sc_dir/dmesg.txt"
+	line=$(grep -E "virtio-argo\\.[0-9]+: (sending a request to backend domain 0 port 0x[0-9a-f]+ failed: -111; failing its requests|backend domain 0 lost: failing the device's requests)" \
+		"$sc_dir/dmesg.txt" | head -n 1) || true
+	[[ -n $line ]] || fail "no message that the backend was lost"
+	echo "found: $line"
+}
+
+# A read later fails within 10 s (it takes about 2 s to start and end a
+# process on a busy machine): with an I/O error, or for "gone", whose
+# device the backend removed, because the disk is no more.
+sc_dd_fails() {
+	local t0 rc
+	t0=$(now_ms)
+	bg_run dd "$sc_dir/dd.out" dd if="/dev/$(sc_dev)" of=/dev/null bs=4k \
+		count=1 iflag=direct
+	if ! bg_wait dd 10000; then
+		bg_kill dd
+		fail "dd still running after 10 s"
+	fi
+	rc=$(cat "$sc_dir/dd.rc")
+	echo "dd exited $rc after $(($(now_ms) - t0)) ms"
+	cat "$sc_dir/dd.out"
+	[[ $rc -ne 0 ]] || fail "read from a disk whose backend is gone"
+	grep -q 'Input/output error' "$sc_dir/dd.out" && return 0
+	[[ $sc == gone && ! -e /sys/block/$(sc_dev) ]] &&
+		grep -qE 'No such (file or directory|device)' "$sc_dir/dd.out" &&
+		return 0
+	fail "neither an I/O error nor a removed disk"
+}
+
+# The transport unloads within 15 s; the disk goes away.
+sc_unloads() {
+	local t0 rc dev
+	dev=$(sc_dev)
+	t0=$(now_ms)
+	bg_run rmmod "$sc_dir/rmmod.out" rmmod virtio_argo
+	bg_wait rmmod 15000 || fail "rmmod virtio_argo still running after 15 s"
+	rc=$(cat "$sc_dir/rmmod.rc")
+	echo "rmmod exited $rc after $(($(now_ms) - t0)) ms"
+	cat "$sc_dir/rmmod.out"
+	[[ $rc -eq 0 ]] || fail "rmmod failed"
+	[[ ! -e /sys/block/$dev ]] || fail "disk still there"
+	dmesg | tail -n 10
+}
+
+# What is left if a case failed: no backend on the image, no fio.
+sc_cleanup() {
+	local n
+	[[ -d $sc_dir ]] || return 0
+	for n in backend fio dd; do
+		bg_kill "$n"
+	done
+}
+
 # ------------------------------------------------------------ run
 
 note "mode $mode"
@@ -486,6 +753,23 @@ fi
 t_case transport_unloads transport_unloads
 backend_sigterm
 t_case backend_log_has_no_warnings backend_log_clean
+scenario gone
+t_case backend_gone_fio_running sc_setup
+t_case backend_gone_sigterm_exits_0 gone_sigterm
+t_case backend_gone_fio_fails_promptly sc_fio_fails
+t_case backend_gone_transport_reports_lost sc_lost_logged
+t_case backend_gone_read_fails_promptly sc_dd_fails
+t_case backend_gone_transport_unloads sc_unloads
+sc_cleanup
+if [[ $mode == small ]]; then
+	scenario killed
+	t_case backend_killed_fio_running sc_setup
+	t_case backend_killed_fio_fails_promptly sc_fio_fails
+	t_case backend_killed_transport_reports_lost sc_lost_logged
+	t_case backend_killed_read_fails_promptly sc_dd_fails
+	t_case backend_killed_transport_unloads sc_unloads
+	sc_cleanup
+fi
 rmmod argo || note "rmmod argo failed"
 note "done"
 exit 0
