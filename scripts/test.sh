@@ -131,6 +131,10 @@ kodir=''
 if [[ -n $uml_debug ]]; then
 	if step "modules: uml (W=1 C=2)" modules-uml bash scripts/build-modules.sh uml; then
 		kodir=$(last_line "$logs/modules-uml.log")
+		# A copy of our own: build-modules.sh keeps only its three
+		# newest builds, and another build may run meanwhile.
+		rm -rf "$logs/ko"
+		cp -a "$kodir" "$logs/ko" && kodir=$logs/ko
 	fi
 else
 	not_run "modules: uml" "no debug UML kernel"
