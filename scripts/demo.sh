@@ -11,11 +11,14 @@
 # Linux with the host's root file system and, inside, with argo.ko's
 # loopback provider (a software hypervisor with virtual domains 0..7):
 # checks the Argo channel with `argo ping`, starts virtio-argo-backend as
-# domain 0 with a 64 MiB disk image, loads virtio_argo.ko as domain 1,
-# lets the kernel's own virtio_blk bind to the disk it finds, makes an
-# ext4 file system on it, writes a file, reads it back after a remount
-# (checksums printed), prints the transport's counters, unloads, stops the
-# backend with SIGTERM, powers off and prints the transcript.
+# domain 0 with a 64 MiB disk image, a network device on a tap, a console
+# on a unix socket and an entropy source, loads virtio_argo.ko as domain 1
+# and lets the kernel's own drivers bind.  The disk: an ext4 file system, a
+# file written and read back after a remount (checksums printed).  The
+# network: the guest's eth0, in a network namespace of its own, pings the
+# backend domain's tap.  The console: a line each way between /dev/hvc0
+# and the backend's socket.  Then /dev/hwrng, the transport's counters,
+# unloading, the backend's SIGTERM, power-off, and the transcript.
 #
 # -b  UML build dir (default: `scripts/build-uml.sh debug`, built if needed;
 #     the modules must have been built against it)
@@ -41,6 +44,7 @@ demo_guest() {
 	set +e
 	local out=${va_result:?}/transcript
 	local work=/run/demo pong_pid be_pid be_log be_seen a shown i sum1 sum2
+	local net_if
 	local rc=0
 
 	exec >"$out" 2>&1
@@ -91,11 +95,16 @@ demo_guest() {
 	wait "$pong_pid"
 
 	echo
-	echo "# The backend, as domain 0, serves a 64 MiB image to domain 1."
+	echo "# The backend, as domain 0, serves domain 1 a 64 MiB disk image, a"
+	echo "# network device on a tap, a console on a unix socket, an entropy"
+	echo "# source."
 	step truncate -s 64M disk.img
-	say "virtio-argo-backend --domain 0 --blk frontend=1,file=disk.img,serial=demo-disk &"
+	say "virtio-argo-backend --domain 0 --blk frontend=1,file=disk.img,serial=demo-disk --net frontend=1,tap=va-demo,mac=52:54:00:00:01:01 --console frontend=1,socket=console.sock --rng frontend=1 &"
 	virtio-argo-backend --domain 0 \
-		--blk frontend=1,file=disk.img,serial=demo-disk 2>"$be_log" &
+		--blk frontend=1,file=disk.img,serial=demo-disk \
+		--net frontend=1,tap=va-demo,mac=52:54:00:00:01:01 \
+		--console "frontend=1,socket=$work/console.sock" \
+		--rng frontend=1 2>"$be_log" &
 	be_pid=$!
 	for i in $(seq 50); do
 		grep -q 'serving' "$be_log" && break
@@ -159,10 +168,94 @@ demo_guest() {
 	step e2fsck -fn /dev/vda
 
 	echo
+	echo "# The network device: virtio_net binds; its eth0 goes to a network"
+	echo "# namespace of its own (the guest), the tap stays with the backend."
+	say "modprobe virtio_net"
+	va_modprobe virtio_net || rc=1
+	net_if=''
+	for i in $(seq 50); do
+		net_if=$(ls /sys/bus/platform/devices/virtio-argo.1/virtio*/net 2>/dev/null)
+		[[ -n $net_if ]] && break
+		sleep 0.1
+	done
+	dmesg_new 'virtio_net|virtio-argo.1'
+	if [[ -z $net_if ]]; then
+		echo "(no network interface on virtio-argo.1)"
+		rc=1
+	else
+		step ip netns add guest
+		step ip link set "$net_if" netns guest
+		step ip netns exec guest ip addr add 10.77.0.2/24 dev "$net_if"
+		step ip netns exec guest ip link set "$net_if" up
+		step ip addr add 10.77.0.1/24 dev va-demo
+		step ip link set va-demo up
+		step ip netns exec guest ip -br addr show dev "$net_if"
+		step ip netns exec guest busybox ping -c 3 -W 2 10.77.0.1
+	fi
+
+	echo
+	echo "# The console: virtio_console gives /dev/hvc0; a line each way"
+	echo "# between it and the backend's socket."
+	say "modprobe virtio_console"
+	va_modprobe virtio_console || rc=1
+	for i in $(seq 50); do
+		[[ -c /dev/hvc0 ]] && break
+		sleep 0.1
+	done
+	if [[ ! -c /dev/hvc0 ]]; then
+		echo "(no /dev/hvc0)"
+		rc=1
+	else
+		# Held open, so that its settings (no echo) stay while used.
+		exec 9<>/dev/hvc0
+		stty raw -echo <&9
+		say "python3 console-client.py &    # connects to console.sock, sends a line, prints what comes"
+		python3 - "$work/console.sock" >"$work/console.out" 2>&1 <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.settimeout(10)
+time.sleep(0.5)
+s.sendall(b"hello from domain 0\n")
+got = b""
+while not got.endswith(b"\n"):
+    b = s.recv(4096)
+    if not b:
+        break
+    got += b
+print("socket received: " + got.decode(errors="replace").strip())
+PY
+		local cl_pid=$! line=''
+		say "read -r line </dev/hvc0"
+		read -r -t 10 -u 9 line
+		echo "hvc0 received: $line"
+		[[ $line == "hello from domain 0" ]] || rc=1
+		say "echo 'hello from domain 1' >/dev/hvc0"
+		echo 'hello from domain 1' >&9
+		wait "$cl_pid"
+		exec 9<&-
+		cat "$work/console.out"
+		grep -q 'socket received: hello from domain 1' \
+			"$work/console.out" || rc=1
+	fi
+
+	echo
+	echo "# Entropy: virtio_rng becomes the kernel's hardware RNG."
+	say "modprobe virtio_rng"
+	va_modprobe virtio_rng || rc=1
+	sleep 0.5
+	step cat /sys/class/misc/hw_random/rng_current
+	say "head -c 32 /dev/hwrng | od -An -tx1"
+	head -c 32 /dev/hwrng | od -An -tx1 || rc=1
+
+	echo
 	echo "# The transport's counters (sysfs):"
-	say "grep . /sys/bus/platform/devices/virtio-argo.0/stats/*"
+	say "grep . /sys/bus/platform/devices/virtio-argo.0/stats/*    # the disk"
 	(cd /sys/bus/platform/devices/virtio-argo.0/stats && grep . -- *) |
 		sed 's/:/ = /; s/^/    /' || rc=1
+	say "grep . /sys/bus/platform/devices/virtio-argo.[123]/stats/{tx,rx}_chains    # network, console, entropy"
+	grep . /sys/bus/platform/devices/virtio-argo.[123]/stats/{tx,rx}_chains |
+		sed 's|/sys/bus/platform/devices/||; s|/stats/|: |; s/:\([0-9]*\)$/ = \1/; s/^/    /' || rc=1
 
 	echo
 	echo "# Unload; the backend stops on SIGTERM."
@@ -227,7 +320,7 @@ rc=0
 	"$VA_ROOT/scripts/demo.sh" "$result" \
 	va_demo_guest=1 "va_kodir=$(realpath "$kodir")" || rc=1
 
-echo "=== virtio-argo demo: virtio_blk on a disk served over Argo, in UML ==="
+echo "=== virtio-argo demo: a disk, a network device and a console over Argo, in UML ==="
 if [[ -f $result/transcript ]]; then
 	cat "$result/transcript"
 else
