@@ -519,6 +519,7 @@ struct vab_net_stats {
 	uint64_t gso_segmented;		/* GSO frames cut up in software */
 	uint64_t csum_filled;		/* partial checksums filled in */
 };
+
 /* Set the link up or down: configuration space and EV_CONFIG; 0/-EINVAL. */
 int vab_net_set_link(struct vab_dev *d, bool up);
 /* The device's counters, or NULL if it is not a net device. */

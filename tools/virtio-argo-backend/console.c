@@ -609,15 +609,15 @@ static void con_request(struct vab_dev *d, struct vab_chain *c)
 		vab_chain_complete(d, c, NULL, 0, 0, NULL, 0);
 		return;
 	}
-	if (rx) {
-		con_push(&k->rxq_tail, c);
-	} else if (!k->connected || k->wr_dead) {
+	if (!rx && (!k->connected || k->wr_dead)) {
 		k->discarded += c->out_len;
 		vab_chain_complete(d, c, NULL, 0, 0, NULL, 0);
 		return;
-	} else {
-		con_push(&k->txq_tail, c);
 	}
+	if (rx)
+		con_push(&k->rxq_tail, c);
+	else
+		con_push(&k->txq_tail, c);
 	/* Input into the first buffer, output if nothing was waiting. */
 	con_service(d, rx && k->rxq == c, !rx && k->txq == c);
 }

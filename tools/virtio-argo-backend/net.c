@@ -965,6 +965,19 @@ static void net_tap_event(struct vab_dev *d, int fd, short revents, void *arg)
 	net_tap_watch(n);
 }
 
+/* What the log adds to TUNSETIFF's error @err (negative errno). */
+static const char *net_tap_hint(int err)
+{
+	switch (err) {
+	case -EPERM:
+		return " (needs CAP_NET_ADMIN, or a persistent tap owned by this user)";
+	case -EBUSY:
+		return " (in use by another process)";
+	default:
+		return "";
+	}
+}
+
 static int net_tap_open(struct net *n)
 {
 	struct ifreq ifr;
@@ -983,17 +996,17 @@ static int net_tap_open(struct net *n)
 	if (ioctl(n->tap_fd, TUNSETIFF, &ifr)) {
 		r = -errno;
 		vab_log(VAB_LOG_ERROR, "%s: tap %s: TUNSETIFF: %s%s", n->d->name,
-			n->tap_name, strerror(-r),
-			r == -EPERM ? " (needs CAP_NET_ADMIN, or a persistent "
-				      "tap owned by this user)" :
-			r == -EBUSY ? " (in use by another process)" : "");
+			n->tap_name, strerror(-r), net_tap_hint(r));
 		return r;
 	}
-	if (ioctl(n->tap_fd, TUNSETVNETHDRSZ, &hdr) ||
+	r = ioctl(n->tap_fd, TUNSETVNETHDRSZ, &hdr);
 #if __BYTE_ORDER == __BIG_ENDIAN
-	    ioctl(n->tap_fd, TUNSETVNETLE, &(int){ 1 }) ||
+	if (!r)
+		r = ioctl(n->tap_fd, TUNSETVNETLE, &(int){ 1 });
 #endif
-	    ioctl(n->tap_fd, TUNSETOFFLOAD, 0UL)) {
+	if (!r)
+		r = ioctl(n->tap_fd, TUNSETOFFLOAD, 0UL);
+	if (r) {
 		r = -errno;
 		vab_log(VAB_LOG_ERROR, "%s: tap %s: vnet header setup: %s",
 			n->d->name, n->tap_name, strerror(-r));
@@ -1167,8 +1180,9 @@ static int net_realize(struct vab_dev *d)
 	if (!n)
 		return -ENOMEM;
 	if (!n->sw_name == !n->tap_name) {
-		vab_log(VAB_LOG_ERROR, "%s: exactly one of switch=NAME and "
-			"tap=IFNAME is required", d->name);
+		vab_log(VAB_LOG_ERROR,
+			"%s: exactly one of switch=NAME and tap=IFNAME is required",
+			d->name);
 		return -EINVAL;
 	}
 	if (!n->mac_set) {
