@@ -213,7 +213,9 @@ int vab_config_load(struct vab *b, const char *path)
 		return -1;
 	}
 	b->config = calloc(1, sizeof(*b->config));
-	if (!b->config || !(b->config->path = strdup(path))) {
+	if (b->config)
+		b->config->path = strdup(path);
+	if (!b->config || !b->config->path) {
 		vab_log(VAB_LOG_ERROR, "out of memory");
 		return -1;
 	}

@@ -311,8 +311,8 @@ static void vab_ctl_exec(struct vab_ctl_client *c, char *line)
 	}
 	if (strcmp(cmd, "remove") && strcmp(cmd, "link") &&
 	    strcmp(cmd, "stats")) {
-		vab_ctl_printf(c, "error unknown command %.16s (add, remove, list, link, stats, help)\n",
-			       cmd);
+		vab_ctl_printf(c, "error unknown command %.16s (%s)\n", cmd,
+			       "add, remove, list, link, stats, help");
 		return;
 	}
 	id = vab_ctl_word(&line);
@@ -392,7 +392,9 @@ static void vab_ctl_run(struct vab_ctl_client *c)
 			c->closing = true;
 			break;
 		} else if (c->eof) {
-			len = used = c->in_len;	/* the last, unended line */
+			/* the last, unended line */
+			len = c->in_len;
+			used = len;
 		} else {
 			break;
 		}
@@ -574,7 +576,9 @@ int vab_control_open(struct vab *b, const char *path)
 		unlink(path);
 	}
 	ctl = calloc(1, sizeof(*ctl));
-	if (!ctl || !(ctl->path = strdup(path))) {
+	if (ctl)
+		ctl->path = strdup(path);
+	if (!ctl || !ctl->path) {
 		free(ctl);
 		vab_log(VAB_LOG_ERROR, "out of memory");
 		return -ENOMEM;
