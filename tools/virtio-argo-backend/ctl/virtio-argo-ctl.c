@@ -34,7 +34,7 @@
 #define CTL_LINE_MAX	4095		/* the backend's limit */
 #define CTL_TIMEOUT_MS	30000		/* for the whole answer */
 
-static void usage(FILE *f)
+static void ctl_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: %s [--control PATH] COMMAND [ARGUMENT...]\n"
@@ -121,15 +121,15 @@ int main(int argc, char **argv)
 			path = optarg;
 			break;
 		case 'h':
-			usage(stdout);
+			ctl_usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
+			ctl_usage(stderr);
 			return 2;
 		}
 	}
 	if (optind == argc || !path || !*path) {
-		usage(stderr);
+		ctl_usage(stderr);
 		return 2;
 	}
 	for (i = optind; i < argc; i++) {
