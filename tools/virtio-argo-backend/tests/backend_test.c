@@ -1783,8 +1783,11 @@ static void t_nocomp_malformed(void)
 	CHECK(h);
 	comps_reset();
 #define REC1(id, fl, ds, nd, ol, il, off, ln) do {			\
+		uint32_t rec_off = (off);				\
+									\
 		b_init(&bl);						\
-		b_rec(&bl, 0, id, fl, ds, nd, ol, il, off, hdr + (off), ln); \
+		b_rec(&bl, 0, id, fl, ds, nd, ol, il, rec_off,		\
+		      hdr + rec_off, ln);				\
 		b_send(d, h, 1);					\
 	} while (0)
 	mal = d->stats.malformed;

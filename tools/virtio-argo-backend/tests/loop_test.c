@@ -533,7 +533,8 @@ static void hold_request(struct vab_dev *d, struct vab_chain *c)
 	struct vab_chain *p;
 
 	if (c->queue == 1) {
-		if (h->peer && (p = hold_pop(h->peer)))
+		p = h->peer ? hold_pop(h->peer) : NULL;
+		if (p)
 			hold_finish(h->peer, p, c->out, c->out_len);
 		vab_chain_complete(d, c, NULL, 0, 0, NULL, 0);
 		return;
@@ -874,8 +875,10 @@ static void t_timers(void)
 	norder = 0;
 	vab_loop_run_timers(&b);
 	order[norder] = 0;
-	/* Due ones by time, then arming order; 'c' cancelled 'd'; 'e'
-	 * was armed during the turn and waits for the next. */
+	/*
+	 * Due ones by time, then arming order; 'c' cancelled 'd'; 'e'
+	 * was armed during the turn and waits for the next.
+	 */
 	CHECK(!strcmp(order, "abc"));
 	CHECK(vab_loop_timeout(&b, -1) == 0);
 	norder = 0;
@@ -944,7 +947,7 @@ static bool hold_setup(void)
 /* Held, then completed from a timer: the completion goes out. */
 static void t_held_complete_later(void)
 {
-	const char out[] = "abc";
+	static const char out[] = "abc";
 	struct desc ds[2] = { { 3, 0 }, { 16, W } };
 
 	CHECK(hold_setup());
