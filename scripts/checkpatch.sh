@@ -16,6 +16,8 @@
 #   SSCANF_TO_KSTRTO           kstrto*() is kernel-only
 #   STRCPY, STRLCPY, STRNCPY   strscpy() is kernel-only
 #   LINUX_VERSION_CODE         n/a
+#   BIT_MACRO                  BIT() and BIT_ULL() are kernel-only; a
+#                              userspace #define says (1ULL << n)
 # Without arguments it checks every .c/.h under those directories.
 
 set -euo pipefail
@@ -32,7 +34,7 @@ user_dirs=(tools tests/user tests/abi)
 user_ignore=PREFER_KERNEL_TYPES,PREFER_FALLTHROUGH,PREFER_DEFINED_ATTRIBUTE_MACRO
 user_ignore+=,PREFER_PACKED,PREFER_ALIGNED,PREFER_PRINTF,PREFER_SCANF
 user_ignore+=,PREFER_SECTION,SSCANF_TO_KSTRTO,STRCPY,STRLCPY,STRNCPY
-user_ignore+=,LINUX_VERSION_CODE
+user_ignore+=,LINUX_VERSION_CODE,BIT_MACRO
 
 cd "$VA_ROOT"
 # --strict makes checkpatch cache CamelCase names in ./.checkpatch-camelcase.*
