@@ -1284,6 +1284,39 @@ static void va_remove_all(struct va_backend *be)
 }
 
 /*
+ * A device was lost while the backend's control ring is there (a send to
+ * its data ring was refused): ask the backend about it.  NODEV: it removed
+ * that one device (its EV_DEV_REMOVED may still be on the way), so remove
+ * it; OK: the backend knows it, only our side of it broke, so remove it and
+ * add it again.  Either way the other devices are not disturbed.  Anything
+ * else (STATE: the backend restarted; no answer) says the backend as a
+ * whole must be connected again: false.
+ */
+static bool va_lost_device_known(struct va_backend *be, struct va_device *vad)
+{
+	struct virtio_argo_hdr req = { .dev = cpu_to_le32(vad->handle) };
+	struct virtio_argo_reply rep;
+	size_t len;
+	int ret;
+
+	/* Not through va_simple(): a lost device's requests are not sent. */
+	ret = va_request(be, NULL, VIRTIO_ARGO_T_PING | VA_QUIET, &req,
+			 sizeof(req), NULL, 0, &rep, sizeof(rep), &len);
+	if (!ret && va_msg_empty_reply(&rep, len))
+		ret = -EPROTO;
+	if (ret && ret != -ENODEV)
+		return false;
+	dev_info(&vad->pdev->dev, "backend domain %u %s: removing it%s\n",
+		 be->domid, ret ? "removed the device" : "refused its data",
+		 ret ? "" : " and adding it again");
+	WRITE_ONCE(vad->removed, true);
+	if (!ret)
+		set_bit(vad->index, be->add_pending);
+	queue_work(system_long_wq, &be->dev_work);
+	return true;
+}
+
+/*
  * Whether the backend still serves the devices we have.  A device that
  * has chains in flight and had no completion since the last look is asked
  * with a PING: a backend that restarted and lost its state answers that it
@@ -1303,8 +1336,11 @@ static bool va_backend_knows(struct va_backend *be)
 
 		if (!vad || READ_ONCE(vad->removed))
 			continue;
-		if (READ_ONCE(vad->lost))
-			return false;
+		if (READ_ONCE(vad->lost)) {
+			if (!va_lost_device_known(be, vad))
+				return false;
+			continue;
+		}
 		progress = READ_ONCE(vad->rx_progress);
 		stalled = READ_ONCE(vad->inflight) &&
 			  progress == vad->watch_progress;
