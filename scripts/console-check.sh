@@ -14,7 +14,17 @@
 #  - the WARN() of arch/um/drivers/virt-pci.c ("No virtio device ID
 #    configured for PCI"), once: UML_PCI_OVER_VIRTIO without a device id;
 #  - the two "suspicious RCU usage" reports from lib/maple_tree.c at the
-#    first fork on the debug kernel.
+#    first fork on the debug kernel;
+#  - once, lockdep's DEBUG_LOCKS_WARN_ON(lockdep_hardirq_context()) in the
+#    kworker running drain_vmap_area_work, with hard interrupts last
+#    enabled in unblock_signals_trace: a race in UML 6.1 itself (kernel
+#    page-table entries keep their "new" flag, so purging lazily freed
+#    vmalloc areas unmaps and maps live pages on the host; an interrupt
+#    touching one faults in hard-irq context and UML's signal handler turns
+#    interrupts on there).  Ring churn (vzalloc/vfree in the /dev/argo
+#    fuzz cases) makes it happen about once in 30 runs.  Lockdep switches
+#    itself off after it, for the rest of that boot only; see
+#    Documentation/testing.rst.
 
 set -euo pipefail
 
@@ -37,7 +47,7 @@ BEGIN {
 }
 { line[++n] = $0 }
 END {
-	pci = 0; maple = 0; nf = 0
+	pci = 0; maple = 0; vmap = 0; nf = 0
 	for (i = 1; i <= n; i++) {
 		l = line[i]
 		if (l !~ pat)
@@ -59,6 +69,22 @@ END {
 					ignored = 1
 			if (ignored) {
 				maple++; skip_until = i + 5; continue
+			}
+		}
+		if (l ~ /WARNING:.*kernel\/locking\/lockdep\.c:[0-9]+ lockdep_hardirqs_on_prepare/ && vmap < 1) {
+			wq = 0; unblock = 0; cond = 0
+			for (k = i + 1; k <= i + 12 && k <= n; k++) {
+				if (line[k] ~ /DEBUG_LOCKS_WARN_ON\(lockdep_hardirq_context\(\)\)/)
+					cond = 1
+				if (line[k] ~ /Workqueue: events drain_vmap_area_work/)
+					wq = 1
+				if (line[k] ~ /hardirqs last +enabled at .*unblock_signals_trace/)
+					unblock = 1
+				if (line[k] ~ /end trace/)
+					break
+			}
+			if (cond && wq && unblock) {
+				vmap++; skip_until = k; continue
 			}
 		}
 		f[++nf] = l
