@@ -27,109 +27,18 @@
 
 #include "../backend.h"
 #include "../options.h"
+#include "harness.h"
 
 #define FE1		1
 #define FE2		2
-#define FE_CTRL		0x1000
-#define FE_DATA		0x2000
 #define DISK_SIZE	(8U << 20)
 #define SECTORS		(DISK_SIZE / 512)
-
-/* ---- Reporting ---------------------------------------------------------- */
-
-static int case_failed;
-
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		printf("    # %s:%d: %s\n", __FILE__, __LINE__, #cond);	\
-		case_failed = 1;					\
-	}								\
-} while (0)
-
-/* ---- Recording transport ----------------------------------------------- */
-
-struct msg {
-	struct vab_ep *ep;
-	uint16_t domain;
-	uint32_t port;
-	uint32_t type;
-	size_t len;
-	uint8_t *buf;
-};
-
-static struct msg *sent;
-static size_t nsent, capsent;
-static unsigned int eagain;	/* refuse this many sends with -EAGAIN */
-static bool eagain_always;
-static int max_msg_err;
-static uint32_t max_msg_val = (1U << 20) - 32;
-static unsigned int discards;
-
-static int t_send(void *ctx, struct vab_ep *ep, uint16_t domain, uint32_t port,
-		  uint32_t type, const void *buf, size_t len)
-{
-	struct msg *m;
-
-	(void)ctx;
-	if (eagain_always)
-		return -EAGAIN;
-	if (eagain) {
-		eagain--;
-		return -EAGAIN;
-	}
-	if (nsent == capsent) {
-		capsent = capsent ? capsent * 2 : 64;
-		sent = realloc(sent, capsent * sizeof(*sent));
-		if (!sent)
-			abort();
-	}
-	m = &sent[nsent++];
-	m->ep = ep;
-	m->domain = domain;
-	m->port = port;
-	m->type = type;
-	m->len = len;
-	m->buf = malloc(len ? len : 1);
-	if (!m->buf)
-		abort();
-	memcpy(m->buf, buf, len);
-	return 0;
-}
-
-static int t_max_msg(void *ctx, struct vab_ep *ep, uint16_t domain,
-		     uint32_t port, uint32_t *max)
-{
-	(void)ctx;
-	(void)ep;
-	(void)domain;
-	(void)port;
-	if (max_msg_err)
-		return max_msg_err;
-	*max = max_msg_val;
-	return 0;
-}
-
-static void t_discard(void *ctx, struct vab_ep *ep)
-{
-	(void)ctx;
-	(void)ep;
-	discards++;
-}
 
 static const struct vab_transport transport = {
 	.send = t_send,
 	.max_msg = t_max_msg,
 	.discard_rx = t_discard,
 };
-
-static void clear_sent(void)
-{
-	size_t i;
-
-	for (i = 0; i < nsent; i++)
-		free(sent[i].buf);
-	nsent = 0;
-}
 
 /* ---- Fixture: a backend with blk devices on temporary files ---------------- */
 
@@ -140,15 +49,10 @@ static struct vab_frontend *fe1, *fe2;
 
 static const char *mkdisk(uint32_t size)
 {
-	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 	char *p = paths[npaths++];
-	int fd;
 
-	snprintf(p, 64, "%s/vab-test-XXXXXX", tmp);
-	fd = mkstemp(p);
-	if (fd < 0 || ftruncate(fd, size))
-		abort();
-	close(fd);
+	snprintf(p, 64, "%s/vab-test-XXXXXX", h_tmp());
+	h_sized(mkstemp(p), size);
 	return p;
 }
 
@@ -158,11 +62,7 @@ static bool setup(const char *props1)
 	char arg[512];
 
 	clear_sent();
-	eagain = 0;
-	eagain_always = false;
-	max_msg_err = 0;
-	max_msg_val = (1U << 20) - 32;
-	discards = 0;
+	transport_reset();
 	npaths = 0;
 	vab_init(&b, 0, &transport);
 	snprintf(arg, sizeof(arg), "frontend=%u,file=%s,serial=vab-serial-0%s%s",
@@ -196,29 +96,27 @@ static struct vab_dev *dev(struct vab_frontend *fe, unsigned int i)
 
 /* ---- Control helpers -------------------------------------------------------- */
 
-static uint32_t next_tag = 100;
+/* The one message sent since sent[@before], or NULL if not exactly one. */
+static struct msg *one(size_t before)
+{
+	return nsent == before + 1 ? &sent[before] : NULL;
+}
 
-/* Send a control request; the one reply, or NULL if not exactly one. */
+/* Send a control request as it is; the one reply, or NULL. */
 static struct msg *ctrl_raw(struct vab_frontend *fe, uint32_t type,
 			    void *buf, size_t len)
 {
 	size_t before = nsent;
 
 	vab_ctrl_rx(fe, fe->domid, FE_CTRL, type, buf, len);
-	if (nsent != before + 1)
-		return NULL;
-	return &sent[before];
+	return one(before);
 }
 
 /* Fill hdr (dev, fresh tag) and send. */
 static struct msg *ctrl(struct vab_frontend *fe, uint32_t type, uint32_t devh,
 			void *buf, size_t len)
 {
-	struct virtio_argo_hdr *h = buf;
-
-	h->dev = htole32(devh);
-	h->tag = htole32(++next_tag);
-	return ctrl_raw(fe, type, buf, len);
+	return one(h_ctrl(fe, type, devh, buf, len));
 }
 
 static uint32_t st(const struct msg *m)
@@ -242,19 +140,9 @@ static uint32_t simple(struct vab_frontend *fe, uint32_t type, uint32_t devh)
 	return is_reply(m, type, 16) ? st(m) : 0xdead;
 }
 
-/* Protocol features hello() proposes (the cases set it, main() clears it). */
-static uint32_t hello_features;
-
 static struct msg *hello_f(struct vab_frontend *fe, uint32_t features)
 {
-	struct virtio_argo_hello h;
-
-	memset(&h, 0, sizeof(h));
-	h.version_min = htole16(1);
-	h.version_max = htole16(1);
-	h.features = htole32(features);
-	h.ctrl_ring = htole32(65536);
-	return ctrl(fe, VIRTIO_ARGO_T_HELLO, 0, &h, sizeof(h));
+	return one(h_hello(fe, features, 65536));
 }
 
 static struct msg *hello(struct vab_frontend *fe)
@@ -274,35 +162,22 @@ static uint32_t accepted(const struct msg *m)
 
 static struct msg *dev_info(struct vab_frontend *fe, uint32_t index)
 {
-	struct virtio_argo_dev_info di;
-
-	memset(&di, 0, sizeof(di));
-	di.index = htole32(index);
-	return ctrl(fe, VIRTIO_ARGO_T_DEV_INFO, 0, &di, sizeof(di));
+	return one(h_dev_info(fe, index));
 }
 
 static uint32_t attach(struct vab_frontend *fe, uint32_t devh, uint32_t port,
 		       uint32_t ring)
 {
-	struct virtio_argo_attach a;
-	struct msg *m;
+	struct msg *m = one(h_attach(fe, devh, port, ring));
 
-	memset(&a, 0, sizeof(a));
-	a.data_port = htole32(port);
-	a.data_ring = htole32(ring);
-	m = ctrl(fe, VIRTIO_ARGO_T_ATTACH, devh, &a, sizeof(a));
 	return is_reply(m, VIRTIO_ARGO_T_ATTACH, 16) ? st(m) : 0xdead;
 }
 
 static uint32_t set_features(struct vab_frontend *fe, uint32_t devh,
 			     uint64_t f)
 {
-	struct virtio_argo_set_features sf;
-	struct msg *m;
+	struct msg *m = one(h_set_features(fe, devh, f));
 
-	memset(&sf, 0, sizeof(sf));
-	sf.features = htole64(f);
-	m = ctrl(fe, VIRTIO_ARGO_T_SET_FEATURES, devh, &sf, sizeof(sf));
 	return is_reply(m, VIRTIO_ARGO_T_SET_FEATURES, 16) ? st(m) : 0xdead;
 }
 
@@ -310,12 +185,8 @@ static uint32_t set_features(struct vab_frontend *fe, uint32_t devh,
 static uint32_t set_status(struct vab_frontend *fe, uint32_t devh,
 			   uint32_t s, uint32_t *now)
 {
-	struct virtio_argo_set_status ss;
-	struct msg *m;
+	struct msg *m = one(h_set_status(fe, devh, s));
 
-	memset(&ss, 0, sizeof(ss));
-	ss.status = htole32(s);
-	m = ctrl(fe, VIRTIO_ARGO_T_SET_STATUS, devh, &ss, sizeof(ss));
 	if (!m || m->type != (VIRTIO_ARGO_T_SET_STATUS | VIRTIO_ARGO_REPLY))
 		return 0xdead;
 	if (st(m) == VIRTIO_ARGO_S_OK) {
@@ -332,14 +203,8 @@ static uint32_t set_status(struct vab_frontend *fe, uint32_t devh,
 static uint32_t queue_setup(struct vab_frontend *fe, uint32_t devh,
 			    uint16_t q, uint16_t size, uint32_t flags)
 {
-	struct virtio_argo_queue_setup qs;
-	struct msg *m;
+	struct msg *m = one(h_queue_setup(fe, devh, q, size, flags));
 
-	memset(&qs, 0, sizeof(qs));
-	qs.queue = htole16(q);
-	qs.size = htole16(size);
-	qs.flags = htole32(flags);
-	m = ctrl(fe, VIRTIO_ARGO_T_QUEUE_SETUP, devh, &qs, sizeof(qs));
 	return is_reply(m, VIRTIO_ARGO_T_QUEUE_SETUP, 16) ? st(m) : 0xdead;
 }
 
@@ -382,91 +247,6 @@ static uint32_t up(struct vab_frontend *fe, unsigned int i, uint64_t want,
 }
 
 /* ---- Data helpers ------------------------------------------------------------ */
-
-struct bld {
-	uint8_t rec[1 << 16];
-	size_t rlen;
-	uint8_t *data;
-	size_t dlen;
-	uint16_t nrec;
-};
-
-static void b_init(struct bld *m)
-{
-	m->rlen = 0;
-	m->dlen = 0;
-	m->nrec = 0;
-	m->data = NULL;
-}
-
-struct desc {
-	uint32_t len;
-	uint32_t flags;
-};
-
-static void b_rec(struct bld *m, uint16_t q, uint16_t id, uint16_t flags,
-		  const struct desc *descs, uint16_t ndesc, uint32_t out_len,
-		  uint32_t in_len, uint32_t off, const void *bytes, uint32_t len)
-{
-	struct virtio_argo_chain r;
-	unsigned int i;
-
-	memset(&r, 0, sizeof(r));
-	r.queue = htole16(q);
-	r.id = htole16(id);
-	r.flags = htole16(flags);
-	r.ndesc = htole16(ndesc);
-	r.out_len = htole32(out_len);
-	r.in_len = htole32(in_len);
-	r.offset = htole32(off);
-	r.len = htole32(len);
-	memcpy(m->rec + m->rlen, &r, sizeof(r));
-	m->rlen += sizeof(r);
-	for (i = 0; i < ndesc; i++) {
-		vab_put32(m->rec + m->rlen, descs[i].len);
-		vab_put32(m->rec + m->rlen + 4, descs[i].flags);
-		m->rlen += 8;
-	}
-	m->data = realloc(m->data, m->dlen + len + 1);
-	if (!m->data)
-		abort();
-	if (len)
-		memcpy(m->data + m->dlen, bytes, len);
-	m->dlen += len;
-	m->nrec++;
-}
-
-/* The whole DATA_REQ; *@len its length.  Frees the builder's data. */
-static uint8_t *b_finish(struct bld *m, uint32_t devh, uint32_t session,
-			 size_t *len)
-{
-	struct virtio_argo_data h;
-	size_t off = VIRTIO_ARGO_ALIGN(sizeof(h) + m->rlen);
-	uint8_t *p = calloc(1, off + m->dlen);
-
-	if (!p)
-		abort();
-	memset(&h, 0, sizeof(h));
-	h.hdr.dev = htole32(devh);
-	h.hdr.tag = htole32(session);
-	h.nrec = htole16(m->nrec);
-	h.data_off = htole32((uint32_t)off);
-	memcpy(p, &h, sizeof(h));
-	memcpy(p + sizeof(h), m->rec, m->rlen);
-	if (m->dlen)
-		memcpy(p + off, m->data, m->dlen);
-	free(m->data);
-	m->data = NULL;
-	*len = off + m->dlen;
-	return p;
-}
-
-static void data_send(struct vab_dev *d, uint8_t *p, size_t len)
-{
-	vab_data_rx(d, d->fe->domid, FE_DATA + d->index,
-		    VIRTIO_ARGO_T_DATA_REQ, p, len);
-	free(p);
-}
 
 static struct bld bl;
 
@@ -2025,16 +1805,15 @@ int main(int argc, char **argv)
 	unsigned int i, n = ARRAY_SIZE(cases), failed = 0;
 
 	binary = argc > 1 ? argv[1] : NULL;
-	vab_log_level = getenv("VAB_TEST_LOG") ? VAB_LOG_DEBUG : VAB_LOG_ERROR + 1;
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("KTAP version 1\n1..%u\n", n);
+	h_log_default();
+	ktap_start(n);
 	for (i = 0; i < n; i++) {
 		const struct tcase *t = &cases[i];
 
 		case_failed = 0;
 		hello_features = 0;
 		if (t->fn == t_cli && !binary) {
-			printf("ok %u %s # SKIP no binary given\n", i + 1, t->name);
+			ktap_result(i + 1, t->name, 0, "no binary given");
 			continue;
 		}
 		if (t->props && !setup(t->props)) {
@@ -2048,10 +1827,7 @@ int main(int argc, char **argv)
 		else
 			npaths ? teardown() : (void)0;
 		comps_reset();
-		if (case_failed)
-			printf("not ok %u %s\n", i + 1, t->name);
-		else
-			printf("ok %u %s\n", i + 1, t->name);
+		ktap_result(i + 1, t->name, case_failed, NULL);
 		failed += (unsigned int)case_failed;
 	}
 	free(sent);

@@ -38,38 +38,15 @@
 
 #include "../backend.h"
 #include "../options.h"
+#include "harness.h"
 
 #define FE1		1
 #define FE2		2
-#define FE_CTRL		0x1000
-#define FE_DATA		0x2000
 
-/* ---- Reporting ------------------------------------------------------------ */
-
-static int case_failed;
 static const char *case_skip;	/* why the case could not run */
 
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		printf("    # %s:%d: %s\n", __FILE__, __LINE__, #cond);	\
-		case_failed = 1;					\
-	}								\
-} while (0)
+/* ---- Recording transport, with rings that go and are registered ------------ */
 
-/* ---- Recording transport -------------------------------------------------- */
-
-struct msg {
-	struct vab_ep *ep;
-	uint16_t domain;
-	uint32_t port;
-	uint32_t type;
-	size_t len;
-	uint8_t *buf;
-};
-
-static struct msg *sent;
-static size_t nsent, capsent;
-static bool eagain_always;
 /* Rings of frontends that are gone: sends and queries are refused. */
 static uint32_t gone_port[8];
 static uint16_t gone_dom[8];
@@ -99,52 +76,22 @@ static void set_gone(uint16_t domain, uint32_t port)
 	gone_port[ngone++] = port;
 }
 
-static int t_send(void *ctx, struct vab_ep *ep, uint16_t domain, uint32_t port,
-		  uint32_t type, const void *buf, size_t len)
+static int gone_send(void *ctx, struct vab_ep *ep, uint16_t domain,
+		     uint32_t port, uint32_t type, const void *buf, size_t len)
 {
-	struct msg *m;
-
-	(void)ctx;
-	if (eagain_always)
-		return -EAGAIN;
-	if (is_gone(domain, port)) {
+	if (!eagain_always && is_gone(domain, port)) {
 		nrefused++;
 		return gone_err;
 	}
-	if (nsent == capsent) {
-		capsent = capsent ? capsent * 2 : 64;
-		sent = realloc(sent, capsent * sizeof(*sent));
-		if (!sent)
-			abort();
-	}
-	m = &sent[nsent++];
-	m->ep = ep;
-	m->domain = domain;
-	m->port = port;
-	m->type = type;
-	m->len = len;
-	m->buf = malloc(len ? len : 1);
-	if (!m->buf)
-		abort();
-	memcpy(m->buf, buf, len);
-	return 0;
+	return t_send(ctx, ep, domain, port, type, buf, len);
 }
 
-static int t_max_msg(void *ctx, struct vab_ep *ep, uint16_t domain,
-		     uint32_t port, uint32_t *max)
+static int gone_max_msg(void *ctx, struct vab_ep *ep, uint16_t domain,
+			uint32_t port, uint32_t *max)
 {
-	(void)ctx;
-	(void)ep;
 	if (is_gone(domain, port))
 		return gone_err;
-	*max = (1U << 20) - 32;
-	return 0;
-}
-
-static void t_discard(void *ctx, struct vab_ep *ep)
-{
-	(void)ctx;
-	(void)ep;
+	return t_max_msg(ctx, ep, domain, port, max);
 }
 
 static int t_open(void *ctx, struct vab_ep *ep, const char *what)
@@ -190,22 +137,13 @@ static int t_renew(void *ctx, struct vab_ep *ep)
 }
 
 static const struct vab_transport transport = {
-	.send = t_send,
-	.max_msg = t_max_msg,
+	.send = gone_send,
+	.max_msg = gone_max_msg,
 	.discard_rx = t_discard,
 	.open_ep = t_open,
 	.close_ep = t_close,
 	.renew_ep = t_renew,
 };
-
-static void clear_sent(void)
-{
-	size_t i;
-
-	for (i = 0; i < nsent; i++)
-		free(sent[i].buf);
-	nsent = 0;
-}
 
 /* ---- Fixture --------------------------------------------------------------- */
 
@@ -217,8 +155,7 @@ static void quiet(void)
 
 static void loud(void)
 {
-	vab_log_level = getenv("VAB_TEST_LOG") ? VAB_LOG_DEBUG :
-			VAB_LOG_ERROR + 1;
+	h_log_default();
 }
 
 static struct vab b;
@@ -240,21 +177,17 @@ static const char *mkdisk(uint32_t size)
 {
 	char name[32];
 	const char *p;
-	int fd;
 
 	snprintf(name, sizeof(name), "disk%u.img", nfiles++);
 	p = tmpfile_path(name);
-	fd = open(p, O_CREAT | O_RDWR | O_TRUNC, 0600);
-	if (fd < 0 || ftruncate(fd, size))
-		abort();
-	close(fd);
+	h_sized(open(p, O_CREAT | O_RDWR | O_TRUNC, 0600), size);
 	return p;
 }
 
 static void setup(void)
 {
 	clear_sent();
-	eagain_always = false;
+	transport_reset();
 	ngone = 0;
 	gone_err = -ECONNREFUSED;
 	open_eps = 0;
@@ -340,22 +273,10 @@ static void let_go(uint16_t domid, uint32_t index)
 
 /* ---- Control helpers -------------------------------------------------------- */
 
-static uint32_t next_tag = 100;
-
 static struct msg *ctrl(struct vab_frontend *fe, uint32_t type, uint32_t devh,
 			void *buf, size_t len)
 {
-	struct virtio_argo_hdr *h = buf;
-	size_t before = nsent;
-
-	h->dev = htole32(devh);
-	h->tag = htole32(++next_tag);
-	vab_ctrl_rx(fe, fe->domid, FE_CTRL, type, buf, len);
-	for (; before < nsent; before++)
-		if (sent[before].type == (type | VIRTIO_ARGO_REPLY) &&
-		    vab_get32(sent[before].buf + 4) == next_tag)
-			return &sent[before];
-	return NULL;
+	return h_reply(type, h_ctrl(fe, type, devh, buf, len));
 }
 
 static uint32_t st(const struct msg *m)
@@ -373,13 +294,8 @@ static uint32_t simple(struct vab_frontend *fe, uint32_t type, uint32_t devh)
 /* HELLO: its num_devices, or -1 if refused. */
 static int hello(struct vab_frontend *fe)
 {
-	struct virtio_argo_hello h;
-	struct msg *m;
+	struct msg *m = h_reply(VIRTIO_ARGO_T_HELLO, h_hello(fe, 0, 0));
 
-	memset(&h, 0, sizeof(h));
-	h.version_min = htole16(1);
-	h.version_max = htole16(1);
-	m = ctrl(fe, VIRTIO_ARGO_T_HELLO, 0, &h, sizeof(h));
 	if (st(m) || m->len != sizeof(struct virtio_argo_hello_reply))
 		return -1;
 	return vab_get16(m->buf + 18);
@@ -388,57 +304,44 @@ static int hello(struct vab_frontend *fe)
 /* DEV_INFO of @index: the status; the handle in *@h. */
 static uint32_t dev_info(struct vab_frontend *fe, uint32_t index, uint32_t *h)
 {
-	struct virtio_argo_dev_info di;
-	struct msg *m;
+	struct msg *m = h_reply(VIRTIO_ARGO_T_DEV_INFO, h_dev_info(fe, index));
 
-	memset(&di, 0, sizeof(di));
-	di.index = htole32(index);
-	m = ctrl(fe, VIRTIO_ARGO_T_DEV_INFO, 0, &di, sizeof(di));
 	if (!st(m) && h)
 		*h = vab_get32(m->buf + 16);
 	return st(m);
 }
 
-/* ATTACH or SET_STATUS: the header and two 32-bit values. */
-static uint32_t req32(struct vab_frontend *fe, uint32_t type, uint32_t devh,
-		      uint32_t a, uint32_t bb)
+/* The status of the reply to @type sent since sent[@before]. */
+static uint32_t status_of(uint32_t type, size_t before)
 {
-	uint8_t buf[16];
-
-	memset(buf, 0, sizeof(buf));
-	vab_put32(buf + 8, a);
-	vab_put32(buf + 12, bb);
-	return st(ctrl(fe, type, devh, buf, 16));
+	return st(h_reply(type, before));
 }
 
 /* HELLO if needed, DEV_INFO, ATTACH, features, queues, DRIVER_OK. */
 static bool up(struct vab_dev *d, uint16_t qsize)
 {
 	struct vab_frontend *fe = d->fe;
-	uint8_t buf[16];
-	uint32_t h = 0, q;
+	uint32_t h = 0;
+	uint16_t q;
 
 	if (!fe->hello && hello(fe) < 0)
 		return false;
 	if (dev_info(fe, d->index, &h) || h != d->handle)
 		return false;
-	if (req32(fe, VIRTIO_ARGO_T_ATTACH, h, FE_DATA + d->index, 1U << 20))
+	if (status_of(VIRTIO_ARGO_T_ATTACH,
+		      h_attach(fe, h, FE_DATA + d->index, 1U << 20)))
 		return false;
-	memset(buf, 0, sizeof(buf));
-	vab_put64(buf + 8, d->features_offered);
-	if (st(ctrl(fe, VIRTIO_ARGO_T_SET_FEATURES, h, buf, 16)))
+	if (status_of(VIRTIO_ARGO_T_SET_FEATURES,
+		      h_set_features(fe, h, d->features_offered)))
 		return false;
-	if (req32(fe, VIRTIO_ARGO_T_SET_STATUS, h, 0x0b, 0))
+	if (status_of(VIRTIO_ARGO_T_SET_STATUS, h_set_status(fe, h, 0x0b)))
 		return false;
-	for (q = 0; q < d->num_queues; q++) {
-		memset(buf, 0, sizeof(buf));
-		vab_put16(buf + 8, (uint16_t)q);
-		vab_put16(buf + 10, qsize);
-		vab_put32(buf + 12, VIRTIO_ARGO_QUEUE_ENABLE);
-		if (st(ctrl(fe, VIRTIO_ARGO_T_QUEUE_SETUP, h, buf, 16)))
+	for (q = 0; q < d->num_queues; q++)
+		if (status_of(VIRTIO_ARGO_T_QUEUE_SETUP,
+			      h_queue_setup(fe, h, q, qsize,
+					    VIRTIO_ARGO_QUEUE_ENABLE)))
 			return false;
-	}
-	return !req32(fe, VIRTIO_ARGO_T_SET_STATUS, h, 0x0f, 0) &&
+	return !status_of(VIRTIO_ARGO_T_SET_STATUS, h_set_status(fe, h, 0x0f)) &&
 	       d->status == 0x0f;
 }
 
@@ -480,46 +383,29 @@ static unsigned int events(struct vab_frontend *fe, uint32_t type, size_t from,
 static void chain(struct vab_dev *d, uint16_t q, uint16_t id, int blk_type,
 		  uint32_t out, uint32_t in, bool partial)
 {
-	uint8_t *p;
-	size_t off, recs = sizeof(struct virtio_argo_chain) + 16;
 	uint32_t sent_out = partial ? out / 2 : out;
-	uint16_t ndesc = (out ? 1 : 0) + (in ? 1 : 0);
+	uint8_t *bytes = calloc(1, sent_out + 1);
+	static struct bld m;
+	struct desc ds[2];
+	uint16_t ndesc = 0;
+	uint8_t *p;
+	size_t len;
 
-	recs = sizeof(struct virtio_argo_chain) + 8U * ndesc;
-	off = VIRTIO_ARGO_ALIGN(16 + recs);
-	p = calloc(1, off + sent_out);
-	if (!p)
+	if (!bytes)
 		abort();
-	vab_put32(p, d->handle);
-	vab_put32(p + 4, SESSION);
-	vab_put16(p + 8, 1);
-	vab_put32(p + 12, (uint32_t)off);
-	vab_put16(p + 16, q);
-	vab_put16(p + 18, VIRTIO_ARGO_CHAIN_FIRST |
-		  (partial ? 0 : VIRTIO_ARGO_CHAIN_LAST));
-	vab_put16(p + 20, id);
-	vab_put16(p + 22, ndesc);
-	vab_put32(p + 24, out);
-	vab_put32(p + 28, in);
-	vab_put32(p + 32, 0);
-	vab_put32(p + 36, sent_out);
-	off = 40;
-	if (out) {
-		vab_put32(p + off, out);
-		off += 8;
-	}
-	if (in) {
-		vab_put32(p + off, in);
-		vab_put32(p + off + 4, VIRTIO_ARGO_DESC_WRITE);
-	}
-	off = VIRTIO_ARGO_ALIGN(16 + recs);
-	if (blk_type >= 0 && sent_out >= 16) {
-		vab_put32(p + off, (uint32_t)blk_type);
-		vab_put64(p + off + 8, 0);
-	}
-	vab_data_rx(d, d->fe->domid, FE_DATA + d->index,
-		    VIRTIO_ARGO_T_DATA_REQ, p, off + sent_out);
-	free(p);
+	if (out)
+		ds[ndesc++] = (struct desc){ out, 0 };
+	if (in)
+		ds[ndesc++] = (struct desc){ in, VIRTIO_ARGO_DESC_WRITE };
+	if (blk_type >= 0 && sent_out >= 16)
+		vab_put32(bytes, (uint32_t)blk_type);
+	b_init(&m);
+	b_rec(&m, q, id, VIRTIO_ARGO_CHAIN_FIRST |
+	      (partial ? 0 : VIRTIO_ARGO_CHAIN_LAST), ds, ndesc, out, in, 0,
+	      bytes, sent_out);
+	free(bytes);
+	p = b_finish(&m, d->handle, SESSION, &len);
+	data_send(d, p, len);
 }
 
 /*
@@ -2128,34 +2014,18 @@ static const struct tcase cases[] = {
 	{ "backend_process_control_and_signals", t_backend_process },
 };
 
-/*
- * Case @nr's KTAP result line; @skip: why it did not run, or NULL.
- * (Not inline in main(): checkpatch takes a name starting "case" before
- * a ternary's ':' for a case label.)
- */
-static void ktap_result(unsigned int nr, const char *name, int failed,
-			const char *skip)
-{
-	printf("%s %u %s%s%s\n", failed ? "not ok" : "ok", nr, name,
-	       skip ? " # SKIP " : "", skip ? skip : "");
-}
-
 int main(int argc, char **argv)
 {
 	unsigned int i, n = ARRAY_SIZE(cases), failed = 0;
-	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-	char cmd[128];
 
 	backend_bin = argc > 1 ? argv[1] : NULL;
 	ctl_bin = argc > 2 ? argv[2] : NULL;
 	loud();
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	snprintf(tmpdir, sizeof(tmpdir), "%s/vab-hotplug-XXXXXX", tmp);
-	if (!mkdtemp(tmpdir)) {
+	if (!h_mkdtemp(tmpdir, sizeof(tmpdir), "vab-hotplug")) {
 		printf("Bail out! mkdtemp: %s\n", strerror(errno));
 		return 1;
 	}
-	printf("KTAP version 1\n1..%u\n", n);
+	ktap_start(n);
 	for (i = 0; i < n; i++) {
 		case_failed = 0;
 		case_skip = NULL;
@@ -2166,8 +2036,6 @@ int main(int argc, char **argv)
 		failed += (unsigned int)case_failed;
 	}
 	free(sent);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd))
-		printf("# could not remove %s\n", tmpdir);
+	h_rmtree(tmpdir, "");
 	return failed ? 1 : 0;
 }

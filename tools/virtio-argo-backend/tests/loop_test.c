@@ -30,145 +30,50 @@
 
 #include "../backend.h"
 #include "../options.h"
+#include "harness.h"
 
 #define FE1		1
 #define FE2		2
-#define FE_CTRL		0x1000
-#define FE_DATA		0x2000
-
-/* ---- Reporting ------------------------------------------------------------ */
-
-static int case_failed;
-
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		printf("    # %s:%d: %s\n", __FILE__, __LINE__, #cond);	\
-		case_failed = 1;					\
-	}								\
-} while (0)
-
-/* ---- Recording transport -------------------------------------------------- */
-
-struct msg {
-	struct vab_ep *ep;
-	uint16_t domain;
-	uint32_t port;
-	uint32_t type;
-	size_t len;
-	uint8_t *buf;
-};
-
-static struct msg *sent;
-static size_t nsent, capsent;
-static bool eagain_always;
-
-static int t_send(void *ctx, struct vab_ep *ep, uint16_t domain, uint32_t port,
-		  uint32_t type, const void *buf, size_t len)
-{
-	struct msg *m;
-
-	(void)ctx;
-	if (eagain_always)
-		return -EAGAIN;
-	if (nsent == capsent) {
-		capsent = capsent ? capsent * 2 : 64;
-		sent = realloc(sent, capsent * sizeof(*sent));
-		if (!sent)
-			abort();
-	}
-	m = &sent[nsent++];
-	m->ep = ep;
-	m->domain = domain;
-	m->port = port;
-	m->type = type;
-	m->len = len;
-	m->buf = malloc(len ? len : 1);
-	if (!m->buf)
-		abort();
-	memcpy(m->buf, buf, len);
-	return 0;
-}
-
-static int t_max_msg(void *ctx, struct vab_ep *ep, uint16_t domain,
-		     uint32_t port, uint32_t *max)
-{
-	(void)ctx;
-	(void)ep;
-	(void)domain;
-	(void)port;
-	*max = (1U << 20) - 32;
-	return 0;
-}
 
 static const struct vab_transport transport = {
 	.send = t_send,
 	.max_msg = t_max_msg,
 };
 
-static void clear_sent(void)
-{
-	size_t i;
-
-	for (i = 0; i < nsent; i++)
-		free(sent[i].buf);
-	nsent = 0;
-}
-
 /* ---- Frontend side: control --------------------------------------------------- */
 
 static struct vab b;
-static uint32_t next_tag = 100;
 
-/* Send a control request; the status of its one reply, or 0xdead. */
-static uint32_t ctrl(struct vab_frontend *fe, uint32_t type, uint32_t devh,
-		     void *buf, size_t len)
+/*
+ * The status of the reply to the @type request sent since sent[@before],
+ * or 0xdead unless that reply is the one message sent.
+ */
+static uint32_t status_of(uint32_t type, size_t before)
 {
-	struct virtio_argo_hdr *h = buf;
-	size_t before = nsent;
-	const struct msg *m;
+	const struct msg *m = h_reply(type, before);
 
-	h->dev = htole32(devh);
-	h->tag = htole32(++next_tag);
-	vab_ctrl_rx(fe, fe->domid, FE_CTRL, type, buf, len);
-	if (nsent != before + 1)
-		return 0xdead;
-	m = &sent[before];
-	if (m->type != (type | VIRTIO_ARGO_REPLY) || m->len < 16 ||
-	    vab_get32(m->buf + 4) != next_tag)
+	if (nsent != before + 1 || m != &sent[before])
 		return 0xdead;
 	return vab_get32(m->buf + 8);
 }
 
-/* Protocol features hello() proposes (the cases set it, main() clears it). */
-static uint32_t hello_features;
-
 static uint32_t hello(struct vab_frontend *fe)
 {
-	struct virtio_argo_hello h;
-
-	memset(&h, 0, sizeof(h));
-	h.version_min = htole16(1);
-	h.version_max = htole16(1);
-	h.features = htole32(hello_features);
-	h.ctrl_ring = htole32(65536);
-	return ctrl(fe, VIRTIO_ARGO_T_HELLO, 0, &h, sizeof(h));
+	return status_of(VIRTIO_ARGO_T_HELLO,
+			 h_hello(fe, hello_features, 65536));
 }
 
 static uint32_t simple(struct vab_frontend *fe, uint32_t type, uint32_t devh)
 {
 	struct virtio_argo_hdr h;
 
-	return ctrl(fe, type, devh, &h, sizeof(h));
+	return status_of(type, h_ctrl(fe, type, devh, &h, sizeof(h)));
 }
 
 static uint32_t set_status(struct vab_dev *d, uint32_t s)
 {
-	struct virtio_argo_set_status ss;
-
-	memset(&ss, 0, sizeof(ss));
-	ss.status = htole32(s);
-	return ctrl(d->fe, VIRTIO_ARGO_T_SET_STATUS, d->handle, &ss,
-		    sizeof(ss));
+	return status_of(VIRTIO_ARGO_T_SET_STATUS,
+			 h_set_status(d->fe, d->handle, s));
 }
 
 /*
@@ -177,34 +82,25 @@ static uint32_t set_status(struct vab_dev *d, uint32_t s)
  */
 static bool up(struct vab_dev *d, uint16_t qsize)
 {
-	struct virtio_argo_set_features sf;
-	struct virtio_argo_queue_setup qs;
-	struct virtio_argo_attach a;
+	struct vab_frontend *fe = d->fe;
 	uint16_t q;
 
-	if (!d->fe->hello && hello(d->fe))
+	if (!fe->hello && hello(fe))
 		return false;
-	memset(&a, 0, sizeof(a));
-	a.data_port = htole32(FE_DATA + d->index);
-	a.data_ring = htole32(1U << 20);
 	if (!d->attached &&
-	    ctrl(d->fe, VIRTIO_ARGO_T_ATTACH, d->handle, &a, sizeof(a)))
+	    status_of(VIRTIO_ARGO_T_ATTACH,
+		      h_attach(fe, d->handle, FE_DATA + d->index, 1U << 20)))
 		return false;
-	memset(&sf, 0, sizeof(sf));
-	sf.features = htole64(d->features_offered);
-	if (ctrl(d->fe, VIRTIO_ARGO_T_SET_FEATURES, d->handle, &sf, sizeof(sf)))
+	if (status_of(VIRTIO_ARGO_T_SET_FEATURES,
+		      h_set_features(fe, d->handle, d->features_offered)))
 		return false;
 	if (set_status(d, 0x0b))
 		return false;
-	for (q = 0; q < d->num_queues; q++) {
-		memset(&qs, 0, sizeof(qs));
-		qs.queue = htole16(q);
-		qs.size = htole16(qsize);
-		qs.flags = htole32(VIRTIO_ARGO_QUEUE_ENABLE);
-		if (ctrl(d->fe, VIRTIO_ARGO_T_QUEUE_SETUP, d->handle, &qs,
-			 sizeof(qs)))
+	for (q = 0; q < d->num_queues; q++)
+		if (status_of(VIRTIO_ARGO_T_QUEUE_SETUP,
+			      h_queue_setup(fe, d->handle, q, qsize,
+					    VIRTIO_ARGO_QUEUE_ENABLE)))
 			return false;
-	}
 	if (set_status(d, 0x0f) || d->status != 0x0f)
 		return false;
 	clear_sent();
@@ -212,11 +108,6 @@ static bool up(struct vab_dev *d, uint16_t qsize)
 }
 
 /* ---- Frontend side: chains and completions ----------------------------------- */
-
-struct desc {
-	uint32_t len;
-	uint32_t flags;
-};
 
 #define W	VIRTIO_ARGO_DESC_WRITE
 #define MAXDEV	4
@@ -259,11 +150,10 @@ static void chain_to(struct vab_dev *d, uint32_t devh, uint32_t session,
 		     uint16_t q, uint16_t id, const struct desc *ds,
 		     unsigned int n, const void *out)
 {
-	struct virtio_argo_chain rec;
-	struct virtio_argo_data h;
+	static struct bld m;
 	uint32_t out_len = 0, in_len = 0;
-	size_t off, len;
 	unsigned int i;
+	size_t len;
 	uint8_t *p;
 
 	for (i = 0; i < n; i++) {
@@ -272,39 +162,15 @@ static void chain_to(struct vab_dev *d, uint32_t devh, uint32_t session,
 		else
 			out_len += ds[i].len;
 	}
-	off = VIRTIO_ARGO_ALIGN(sizeof(h) + sizeof(rec) + 8 * n);
-	len = off + out_len;
-	p = calloc(1, len);
-	if (!p)
-		abort();
-	memset(&h, 0, sizeof(h));
-	h.hdr.dev = htole32(devh);
-	h.hdr.tag = htole32(session);
-	h.nrec = htole16(1);
-	h.data_off = htole32((uint32_t)off);
-	memcpy(p, &h, sizeof(h));
-	memset(&rec, 0, sizeof(rec));
-	rec.queue = htole16(q);
-	rec.id = htole16(id);
-	rec.flags = htole16(VIRTIO_ARGO_CHAIN_FIRST | VIRTIO_ARGO_CHAIN_LAST);
-	rec.ndesc = htole16((uint16_t)n);
-	rec.out_len = htole32(out_len);
-	rec.in_len = htole32(in_len);
-	rec.len = htole32(out_len);
-	memcpy(p + sizeof(h), &rec, sizeof(rec));
-	for (i = 0; i < n; i++) {
-		vab_put32(p + sizeof(h) + sizeof(rec) + 8 * i, ds[i].len);
-		vab_put32(p + sizeof(h) + sizeof(rec) + 8 * i + 4, ds[i].flags);
-	}
-	if (out_len)
-		memcpy(p + off, out, out_len);
+	b_init(&m);
+	b_rec(&m, q, id, VIRTIO_ARGO_CHAIN_FIRST | VIRTIO_ARGO_CHAIN_LAST, ds,
+	      (uint16_t)n, out_len, in_len, 0, out, out_len);
+	p = b_finish(&m, devh, session, &len);
 	if (d->fe->domid == FE1 && d->index < MAXDEV && q < MAXQ && id < MAXID) {
 		comps[d->index][q][id].sent = true;
 		comps[d->index][q][id].in_len = in_len;
 	}
-	vab_data_rx(d, d->fe->domid, FE_DATA + d->index,
-		    VIRTIO_ARGO_T_DATA_REQ, p, len);
-	free(p);
+	data_send(d, p, len);
 }
 
 static void chain(struct vab_dev *d, uint16_t q, uint16_t id,
@@ -1419,21 +1285,14 @@ static char sock_path[128];
 
 static void mk_tmpdir(void)
 {
-	const char *t = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-
-	snprintf(tmpdir, sizeof(tmpdir), "%s/vab-con-XXXXXX", t);
-	if (!mkdtemp(tmpdir))
+	if (!h_mkdtemp(tmpdir, sizeof(tmpdir), "vab-con"))
 		abort();
 	snprintf(sock_path, sizeof(sock_path), "%s/console.sock", tmpdir);
 }
 
 static void rm_tmpdir(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd))
-		printf("    # could not remove %s\n", tmpdir);
+	h_rmtree(tmpdir, "    ");
 }
 
 static struct vab_dev *con_dev(uint16_t fe, const char *props)
@@ -2171,24 +2030,20 @@ int main(void)
 {
 	unsigned int i, n = ARRAY_SIZE(cases), failed = 0;
 
-	vab_log_level = getenv("VAB_TEST_LOG") ? VAB_LOG_DEBUG : VAB_LOG_ERROR + 1;
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("KTAP version 1\n1..%u\n", n);
+	h_log_default();
+	ktap_start(n);
 	for (i = 0; i < n; i++) {
 		case_failed = 0;
 		hello_features = 0;
 		clear_sent();
 		comps_reset();
-		eagain_always = false;
+		transport_reset();
 		vab_init(&b, 0, &transport);
 		cases[i].fn();
 		vab_destroy(&b);
 		clear_sent();
 		comps_reset();
-		if (case_failed)
-			printf("not ok %u %s\n", i + 1, cases[i].name);
-		else
-			printf("ok %u %s\n", i + 1, cases[i].name);
+		ktap_result(i + 1, cases[i].name, case_failed, NULL);
 		failed += (unsigned int)case_failed;
 	}
 	free(sent);

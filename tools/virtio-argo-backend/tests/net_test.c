@@ -36,9 +36,8 @@
 
 #include "../backend.h"
 #include "../options.h"
+#include "harness.h"
 
-#define FE_CTRL		0x1000
-#define FE_DATA		0x2000
 #define QSIZE		256
 #define HDR		12
 #define SMALL_BUF	(HDR + 1518)		/* Linux's small buffers */
@@ -48,79 +47,17 @@
 #define F_BASE		(1ULL << 32 | F(MAC) | F(STATUS) | F(MTU))
 #define F_ALL		(~0ULL)
 
-/* ---- Reporting ------------------------------------------------------------ */
-
-static int case_failed;
-
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		printf("    # %s:%d: %s\n", __FILE__, __LINE__, #cond);	\
-		case_failed = 1;					\
-	}								\
-} while (0)
-
-/* ---- Recording transport --------------------------------------------------- */
-
-struct msg {
-	struct vab_ep *ep;
-	uint16_t domain;
-	uint32_t port;
-	uint32_t type;
-	size_t len;
-	uint8_t *buf;
-};
-
-static struct msg *sent;
-static size_t nsent, capsent, parsed;
-
-static int t_send(void *ctx, struct vab_ep *ep, uint16_t domain, uint32_t port,
-		  uint32_t type, const void *buf, size_t len)
-{
-	struct msg *m;
-
-	(void)ctx;
-	if (nsent == capsent) {
-		capsent = capsent ? capsent * 2 : 64;
-		sent = realloc(sent, capsent * sizeof(*sent));
-		if (!sent)
-			abort();
-	}
-	m = &sent[nsent++];
-	m->ep = ep;
-	m->domain = domain;
-	m->port = port;
-	m->type = type;
-	m->len = len;
-	m->buf = malloc(len ? len : 1);
-	if (!m->buf)
-		abort();
-	memcpy(m->buf, buf, len);
-	return 0;
-}
-
-static int t_max_msg(void *ctx, struct vab_ep *ep, uint16_t domain,
-		     uint32_t port, uint32_t *max)
-{
-	(void)ctx;
-	(void)ep;
-	(void)domain;
-	(void)port;
-	*max = (1U << 20) - 32;
-	return 0;
-}
+static size_t parsed;	/* sent[] up to here parsed */
 
 static const struct vab_transport transport = {
 	.send = t_send,
 	.max_msg = t_max_msg,
 };
 
-static void clear_sent(void)
+/* clear_sent(), and nothing of it parsed. */
+static void forget_sent(void)
 {
-	size_t i;
-
-	for (i = 0; i < nsent; i++)
-		free(sent[i].buf);
-	nsent = 0;
+	clear_sent();
 	parsed = 0;
 }
 
@@ -304,29 +241,24 @@ static void rx_flush(struct port *p)
 
 /* ---- Control ---------------------------------------------------------------- */
 
-static uint32_t next_tag = 100;
+/* The status of the reply to @type sent since sent[@before] (0xdead: none). */
+static uint32_t status_of(uint32_t type, size_t before,
+			  const struct msg **reply)
+{
+	const struct msg *m = h_reply(type, before);
+
+	if (!m)
+		return 0xdead;
+	if (reply)
+		*reply = m;
+	return vab_get32(m->buf + 8);
+}
 
 /* Send a control request; the status of its reply (0xdead: none). */
 static uint32_t ctl(struct vab_frontend *fe, uint32_t type, uint32_t devh,
 		    void *buf, size_t len, const struct msg **reply)
 {
-	struct virtio_argo_hdr *h = buf;
-	size_t before = nsent, i;
-
-	h->dev = htole32(devh);
-	h->tag = htole32(++next_tag);
-	vab_ctrl_rx(fe, fe->domid, FE_CTRL, type, buf, len);
-	for (i = before; i < nsent; i++) {
-		const struct msg *m = &sent[i];
-
-		if (m->type == (type | VIRTIO_ARGO_REPLY) && m->len >= 16 &&
-		    vab_get32(m->buf + 4) == next_tag) {
-			if (reply)
-				*reply = m;
-			return vab_get32(m->buf + 8);
-		}
-	}
-	return 0xdead;
+	return status_of(type, h_ctrl(fe, type, devh, buf, len), reply);
 }
 
 static uint32_t ctl_simple(struct vab_frontend *fe, uint32_t type,
@@ -339,59 +271,37 @@ static uint32_t ctl_simple(struct vab_frontend *fe, uint32_t type,
 
 static uint32_t ctl_status(struct vab_frontend *fe, uint32_t devh, uint32_t s)
 {
-	struct virtio_argo_set_status ss;
-
-	memset(&ss, 0, sizeof(ss));
-	ss.status = htole32(s);
-	return ctl(fe, VIRTIO_ARGO_T_SET_STATUS, devh, &ss, sizeof(ss), NULL);
+	return status_of(VIRTIO_ARGO_T_SET_STATUS, h_set_status(fe, devh, s),
+			 NULL);
 }
-
-/* Protocol features port_up()'s HELLO proposes (main() clears it). */
-static uint32_t hello_features;
 
 /* HELLO if needed, then device @p to DRIVER_OK with features @want. */
 static bool port_up(struct port *p, uint64_t want)
 {
 	struct vab_dev *d = p->d;
 	struct vab_frontend *fe = d->fe;
-	struct virtio_argo_set_features sf;
-	struct virtio_argo_queue_setup qs;
-	struct virtio_argo_hello h;
-	struct virtio_argo_attach a;
-	unsigned int q;
+	uint16_t q;
 
-	if (!fe->hello) {
-		memset(&h, 0, sizeof(h));
-		h.version_min = htole16(1);
-		h.version_max = htole16(1);
-		h.features = htole32(hello_features);
-		h.ctrl_ring = htole32(65536);
-		if (ctl(fe, VIRTIO_ARGO_T_HELLO, 0, &h, sizeof(h), NULL))
-			return false;
-	}
+	if (!fe->hello &&
+	    status_of(VIRTIO_ARGO_T_HELLO, h_hello(fe, hello_features, 65536),
+		      NULL))
+		return false;
 	p->nocomp = fe->features & VIRTIO_ARGO_F_OUT_NOCOMP;
 	p->h = d->handle;
-	if (!d->attached) {
-		memset(&a, 0, sizeof(a));
-		a.data_port = htole32(FE_DATA + d->index);
-		a.data_ring = htole32(1U << 20);
-		if (ctl(fe, VIRTIO_ARGO_T_ATTACH, p->h, &a, sizeof(a), NULL))
-			return false;
-	}
-	memset(&sf, 0, sizeof(sf));
-	sf.features = htole64(want & d->features_offered);
-	if (ctl(fe, VIRTIO_ARGO_T_SET_FEATURES, p->h, &sf, sizeof(sf), NULL) ||
+	if (!d->attached &&
+	    status_of(VIRTIO_ARGO_T_ATTACH,
+		      h_attach(fe, p->h, FE_DATA + d->index, 1U << 20), NULL))
+		return false;
+	if (status_of(VIRTIO_ARGO_T_SET_FEATURES,
+		      h_set_features(fe, p->h, want & d->features_offered),
+		      NULL) ||
 	    ctl_status(fe, p->h, 0x0b))
 		return false;
-	for (q = 0; q < 2; q++) {
-		memset(&qs, 0, sizeof(qs));
-		qs.queue = htole16((uint16_t)q);
-		qs.size = htole16(QSIZE);
-		qs.flags = htole32(VIRTIO_ARGO_QUEUE_ENABLE);
-		if (ctl(fe, VIRTIO_ARGO_T_QUEUE_SETUP, p->h, &qs, sizeof(qs),
-			NULL))
+	for (q = 0; q < 2; q++)
+		if (status_of(VIRTIO_ARGO_T_QUEUE_SETUP,
+			      h_queue_setup(fe, p->h, q, QSIZE,
+					    VIRTIO_ARGO_QUEUE_ENABLE), NULL))
 			return false;
-	}
 	if (ctl_status(fe, p->h, 0x0f))
 		return false;
 	memset(p->busy, 0, sizeof(p->busy));
@@ -414,7 +324,7 @@ static struct port *add_net(const char *props)
 
 static void setup(void)
 {
-	clear_sent();
+	forget_sent();
 	nports = 0;
 	vab_init(&b, 0, &transport);
 }
@@ -436,7 +346,7 @@ static void teardown(void)
 			done_free(dn);
 		}
 	}
-	clear_sent();
+	forget_sent();
 	nports = 0;
 }
 
@@ -454,47 +364,26 @@ struct rec {
 static void data_req(struct port *p, uint32_t h, const struct rec *r,
 		     unsigned int n)
 {
-	size_t rlen = 0, dlen = 0, off, pos, i;
+	static struct bld m;
+	struct desc ds[32];
 	unsigned int k, j;
-	uint8_t *m;
+	uint8_t *buf;
+	size_t len;
 
+	b_init(&m);
 	for (k = 0; k < n; k++) {
-		rlen += sizeof(struct virtio_argo_chain) + 8U * r[k].ndesc;
-		dlen += r[k].len;
-	}
-	off = VIRTIO_ARGO_ALIGN(16 + rlen);
-	m = calloc(1, off + dlen + 1);
-	if (!m)
-		abort();
-	vab_put32(m, h);
-	vab_put32(m + 4, 7);			/* session */
-	vab_put16(m + 8, (uint16_t)n);
-	vab_put32(m + 12, (uint32_t)off);
-	pos = 16;
-	i = off;
-	for (k = 0; k < n; k++) {
-		uint8_t *c = m + pos;
-
-		vab_put16(c, r[k].q);
-		vab_put16(c + 2, r[k].flags);
-		vab_put16(c + 4, r[k].id);
-		vab_put16(c + 6, r[k].ndesc);
-		vab_put32(c + 8, r[k].out_len);
-		vab_put32(c + 12, r[k].in_len);
-		vab_put32(c + 16, r[k].off);
-		vab_put32(c + 20, r[k].len);
-		pos += sizeof(struct virtio_argo_chain);
-		for (j = 0; j < r[k].ndesc; j++, pos += 8) {
-			vab_put32(m + pos, r[k].dlen[j]);
-			vab_put32(m + pos + 4, r[k].dflags[j]);
+		if (r[k].ndesc > ARRAY_SIZE(ds))
+			abort();
+		for (j = 0; j < r[k].ndesc; j++) {
+			ds[j].len = r[k].dlen[j];
+			ds[j].flags = r[k].dflags[j];
 		}
-		if (r[k].len)
-			memcpy(m + i, r[k].bytes, r[k].len);
-		i += r[k].len;
+		b_rec(&m, r[k].q, r[k].id, r[k].flags, ds, r[k].ndesc,
+		      r[k].out_len, r[k].in_len, r[k].off, r[k].bytes,
+		      r[k].len);
 	}
-	vab_data_rx(p->d, p->d->fe->domid, FE_DATA + p->d->index,
-		    VIRTIO_ARGO_T_DATA_REQ, m, off + dlen);
-	free(m);
+	buf = b_finish(&m, h, 7, &len);		/* session 7 */
+	data_send(p->d, buf, len);
 }
 
 static int free_id(struct port *p, unsigned int q)
@@ -1186,7 +1075,7 @@ static void t_reset_held(void)
 	send_tx(pa, hdr0, f, sizeof(f));
 	CHECK(stats(pb)->rx_no_buffer == 1);
 	/* Up again: it works. */
-	clear_sent();
+	forget_sent();
 	memset(pb->busy, 0, sizeof(pb->busy));
 	CHECK(port_up(pb, F_ALL));
 	post_rx(pb, 3, SMALL_BUF, false);
@@ -1200,15 +1089,8 @@ static void t_reset_held(void)
 	CHECK(stats(pb)->rx_no_buffer == 2);
 	/* HELLO again with chains held on c. */
 	post_rx(pc, 50, SMALL_BUF, false);
-	{
-		struct virtio_argo_hello h;
-
-		memset(&h, 0, sizeof(h));
-		h.version_min = htole16(1);
-		h.version_max = htole16(1);
-		CHECK(ctl(pc->d->fe, VIRTIO_ARGO_T_HELLO, 0, &h, sizeof(h),
-			  NULL) == 0);
-	}
+	CHECK(status_of(VIRTIO_ARGO_T_HELLO, h_hello(pc->d->fe, 0, 0),
+			NULL) == 0);
 	CHECK(pc->d->inflight == 0);
 	CHECK(pb->d->fe->malformed == 0 && !pb->bad && !pc->bad);
 	/* And destroyed with chains held (a): ASan finds any leak. */
@@ -1715,7 +1597,7 @@ static int tap_child(void)
 	CHECK(ctl_simple(pa->d->fe, VIRTIO_ARGO_T_RESET, pa->h) == 0);
 	CHECK(tap_txcsum() == 0 && pa->d->inflight == 0);
 	/* Without receive chains the kernel's frames wait in the tap. */
-	clear_sent();
+	forget_sent();
 	memset(pa->busy, 0, sizeof(pa->busy));
 	CHECK(port_up(pa, F_BASE));
 	len = mkping(f, tapmac, mac_of(pa), 9, 64);
@@ -1986,25 +1868,12 @@ static const struct tcase cases[] = {
 	{ "tap_write_would_block_nocomp", t_tap_blocked_nocomp },
 };
 
-/*
- * Case @nr's KTAP result line; @skip: why it did not run, or NULL.
- * (Not inline in main(): checkpatch takes a name starting "case" before
- * a ternary's ':' for a case label.)
- */
-static void ktap_result(unsigned int nr, const char *name, int failed,
-			const char *skip)
-{
-	printf("%s %u %s%s%s\n", failed ? "not ok" : "ok", nr, name,
-	       skip ? " # SKIP " : "", skip ? skip : "");
-}
-
 int main(void)
 {
 	unsigned int i, n = ARRAY_SIZE(cases), failed = 0;
 
-	vab_log_level = getenv("VAB_TEST_LOG") ? VAB_LOG_DEBUG : VAB_LOG_ERROR + 1;
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("KTAP version 1\n1..%u\n", n);
+	h_log_default();
+	ktap_start(n);
 	for (i = 0; i < n; i++) {
 		case_failed = 0;
 		tap_skip = NULL;
