@@ -312,7 +312,6 @@ struct comp {
 static struct comp comps[MAXQ][MAXID];
 static size_t comp_seen;	/* sent[] up to here parsed */
 static unsigned int comp_msgs;
-static bool comp_bad;
 
 static void comps_reset(void)
 {
@@ -327,22 +326,6 @@ static void comps_reset(void)
 	comp_seen = 0;
 	comp_msgs = 0;
 	comp_bad = false;
-}
-
-static bool comp_fail(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-
-static bool comp_fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("    # completion: ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	comp_bad = true;
-	return false;
 }
 
 static bool comp_parse(struct vab_dev *d, const struct msg *m)

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -37,6 +38,21 @@ void ktap_result(unsigned int nr, const char *name, int failed,
 {
 	printf("%s %u %s%s%s\n", failed ? "not ok" : "ok", nr, name,
 	       skip ? " # SKIP " : "", skip ? skip : "");
+}
+
+bool comp_bad;
+
+bool comp_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("    # completion: ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	comp_bad = true;
+	return false;
 }
 
 /* ---- Recording transport ------------------------------------------------ */

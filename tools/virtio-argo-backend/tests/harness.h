@@ -42,6 +42,11 @@ void ktap_start(unsigned int n);
 void ktap_result(unsigned int nr, const char *name, int failed,
 		 const char *skip);
 
+/* Set by comp_fail(); each program clears it with its completions. */
+extern bool comp_bad;
+/* Report a malformed completion, set comp_bad: false. */
+bool comp_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* ---- Recording transport ------------------------------------------------ */
 
 /* A message the backend sent. */

@@ -127,7 +127,6 @@ struct comp {
 /* Completions of frontend FE1's devices, by device index. */
 static struct comp comps[MAXDEV][MAXQ][MAXID];
 static size_t comp_seen;
-static bool comp_bad;
 
 static void comps_reset(void)
 {
@@ -193,22 +192,6 @@ static void chain_in(struct vab_dev *d, uint16_t q, uint16_t id, uint32_t len)
 	struct desc ds = { len, W };
 
 	chain(d, q, id, &ds, 1, NULL);
-}
-
-static bool comp_fail(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-
-static bool comp_fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("    # completion: ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	comp_bad = true;
-	return false;
 }
 
 static bool comp_parse(const struct msg *m)
