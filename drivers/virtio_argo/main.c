@@ -151,27 +151,6 @@ struct va_req {
 	struct completion comp;
 };
 
-static const char *va_type_name(u32 type)
-{
-	static const char * const names[] = {
-		[VIRTIO_ARGO_T_HELLO] = "HELLO",
-		[VIRTIO_ARGO_T_DEV_INFO] = "DEV_INFO",
-		[VIRTIO_ARGO_T_ATTACH] = "ATTACH",
-		[VIRTIO_ARGO_T_DETACH] = "DETACH",
-		[VIRTIO_ARGO_T_SET_FEATURES] = "SET_FEATURES",
-		[VIRTIO_ARGO_T_SET_STATUS] = "SET_STATUS",
-		[VIRTIO_ARGO_T_QUEUE_SETUP] = "QUEUE_SETUP",
-		[VIRTIO_ARGO_T_RESET] = "RESET",
-		[VIRTIO_ARGO_T_CONFIG_WRITE] = "CONFIG_WRITE",
-		[VIRTIO_ARGO_T_CONFIG_READ] = "CONFIG_READ",
-		[VIRTIO_ARGO_T_PING] = "PING",
-	};
-
-	if (type < ARRAY_SIZE(names) && names[type])
-		return names[type];
-	return "request";
-}
-
 /*
  * An error about @vad, or about the connection when @vad is NULL; none if
  * @quiet (the keepalive's requests: their outcome is what it reports).
@@ -228,7 +207,7 @@ static int va_request(struct va_backend *be, struct va_device *vad, u32 type,
 	int ret;
 
 	type &= ~VA_REQ_FLAGS;
-	op = va_type_name(type);
+	op = virtio_argo_req_name(type);
 	/* A lost device's requests fail at once (see va_vq_fail_all()). */
 	if (vad && READ_ONCE(vad->lost))
 		return -ENODEV;
@@ -396,7 +375,8 @@ static int va_simple(struct va_device *vad, u32 type, void *req,
 	if (va_msg_empty_reply(&rep, len)) {
 		atomic64_inc(&vad->be->ctrl_malformed);
 		dev_err(&vad->pdev->dev, "%s: malformed reply from backend domain %u\n",
-			va_type_name(type & ~VA_REQ_FLAGS), vad->be->domid);
+			virtio_argo_req_name(type & ~VA_REQ_FLAGS),
+			vad->be->domid);
 		return -EPROTO;
 	}
 	return 0;
@@ -525,7 +505,7 @@ static int va_config_access(struct va_device *vad, unsigned int offset,
 		atomic64_inc(&vad->be->ctrl_malformed);
 		dev_err(&vad->pdev->dev,
 			"%s: malformed reply from backend domain %u\n",
-			va_type_name(type), vad->be->domid);
+			virtio_argo_req_name(type), vad->be->domid);
 		ret = -EPROTO;
 	}
 	if (!ret)

@@ -86,28 +86,6 @@ void vab_dev_malformed(struct vab_dev *d, const char *fmt, ...)
 /* Handler result: the reply was queued by the handler itself. */
 #define VAB_REPLIED	(-1)
 
-static const char *const vab_req_names[] = {
-	[VIRTIO_ARGO_T_HELLO] = "HELLO",
-	[VIRTIO_ARGO_T_DEV_INFO] = "DEV_INFO",
-	[VIRTIO_ARGO_T_ATTACH] = "ATTACH",
-	[VIRTIO_ARGO_T_DETACH] = "DETACH",
-	[VIRTIO_ARGO_T_SET_FEATURES] = "SET_FEATURES",
-	[VIRTIO_ARGO_T_SET_STATUS] = "SET_STATUS",
-	[VIRTIO_ARGO_T_QUEUE_SETUP] = "QUEUE_SETUP",
-	[VIRTIO_ARGO_T_RESET] = "RESET",
-	[VIRTIO_ARGO_T_CONFIG_WRITE] = "CONFIG_WRITE",
-	[VIRTIO_ARGO_T_CONFIG_READ] = "CONFIG_READ",
-	[VIRTIO_ARGO_T_PING] = "PING",
-};
-
-static const char *vab_req_name(uint32_t type)
-{
-	if (type < ARRAY_SIZE(vab_req_names) &&
-	    vab_req_names[type])
-		return vab_req_names[type];
-	return "request";
-}
-
 /* ---- Setting up ---------------------------------------------------- */
 
 void vab_init(struct vab *b, uint16_t domain, const struct vab_transport *t)
@@ -1204,7 +1182,7 @@ static bool vab_req_len(const struct vab_req *rq, size_t want)
 	if (rq->len == want)
 		return true;
 	vab_bad(rq->fe, NULL, "%s of %zu bytes, not %zu",
-		vab_req_name(rq->type), rq->len, want);
+		virtio_argo_req_name(rq->type), rq->len, want);
 	return false;
 }
 
@@ -1218,7 +1196,7 @@ static struct vab_dev *vab_req_dev(const struct vab_req *rq)
 			return fe->devs[i];
 	fe->unknown_handles++;
 	vab_fe_log(fe, NULL, VAB_LOG_INFO, "%s for unknown device handle %#x",
-		   vab_req_name(rq->type), rq->dev);
+		   virtio_argo_req_name(rq->type), rq->dev);
 	return NULL;
 }
 
@@ -1509,8 +1487,8 @@ static int vab_config_access(const struct vab_req *rq, struct vab_dev *d)
 	uint32_t off, len;
 
 	if (rq->len < sizeof(ca)) {
-		vab_bad(rq->fe, d, "%s of %zu bytes", vab_req_name(rq->type),
-			rq->len);
+		vab_bad(rq->fe, d, "%s of %zu bytes",
+			virtio_argo_req_name(rq->type), rq->len);
 		return VIRTIO_ARGO_S_INVAL;
 	}
 	memcpy(&ca, rq->buf, sizeof(ca));
@@ -1521,7 +1499,8 @@ static int vab_config_access(const struct vab_req *rq, struct vab_dev *d)
 		return VIRTIO_ARGO_S_INVAL;
 	if (off > d->config_len || len > d->config_len - off) {
 		vab_bad(rq->fe, d, "%s [%u, +%u) of %u bytes",
-			vab_req_name(rq->type), off, len, d->config_len);
+			virtio_argo_req_name(rq->type), off, len,
+			d->config_len);
 		return VIRTIO_ARGO_S_INVAL;
 	}
 	if (write) {
@@ -1565,7 +1544,7 @@ static int vab_dev_req(const struct vab_req *rq)
 			return VIRTIO_ARGO_S_INVAL;
 	} else if (rq->len < sizeof(struct virtio_argo_config_access)) {
 		vab_bad(rq->fe, NULL, "%s of %zu bytes",
-			vab_req_name(rq->type), rq->len);
+			virtio_argo_req_name(rq->type), rq->len);
 		return VIRTIO_ARGO_S_INVAL;
 	}
 	d = vab_req_dev(rq);
@@ -1624,7 +1603,7 @@ void vab_ctrl_rx(struct vab_frontend *fe, uint16_t src, uint32_t src_port,
 	rq.len = len;
 
 	if (!rq.tag) {
-		vab_bad(fe, NULL, "%s with tag 0", vab_req_name(type));
+		vab_bad(fe, NULL, "%s with tag 0", virtio_argo_req_name(type));
 		st = VIRTIO_ARGO_S_INVAL;
 	} else if (type == VIRTIO_ARGO_T_HELLO) {
 		st = vab_hello(&rq);
@@ -1637,7 +1616,7 @@ void vab_ctrl_rx(struct vab_frontend *fe, uint16_t src, uint32_t src_port,
 		st = VIRTIO_ARGO_S_UNSUPP;
 	} else if (!fe->hello) {
 		vab_fe_log(fe, NULL, VAB_LOG_INFO, "%s before HELLO",
-			   vab_req_name(type));
+			   virtio_argo_req_name(type));
 		st = VIRTIO_ARGO_S_STATE;
 	} else if (type == VIRTIO_ARGO_T_DEV_INFO) {
 		st = vab_dev_info(&rq);

@@ -66,6 +66,40 @@ enum virtio_argo_type {
 
 #define VIRTIO_ARGO_REPLY		0x80000000U
 
+/*
+ * The name of control request @type (without VIRTIO_ARGO_REPLY), for
+ * messages about it; "request" if it is not one.
+ */
+static inline const char *virtio_argo_req_name(__u32 type)
+{
+	switch (type) {
+	case VIRTIO_ARGO_T_HELLO:
+		return "HELLO";
+	case VIRTIO_ARGO_T_DEV_INFO:
+		return "DEV_INFO";
+	case VIRTIO_ARGO_T_ATTACH:
+		return "ATTACH";
+	case VIRTIO_ARGO_T_DETACH:
+		return "DETACH";
+	case VIRTIO_ARGO_T_SET_FEATURES:
+		return "SET_FEATURES";
+	case VIRTIO_ARGO_T_SET_STATUS:
+		return "SET_STATUS";
+	case VIRTIO_ARGO_T_QUEUE_SETUP:
+		return "QUEUE_SETUP";
+	case VIRTIO_ARGO_T_RESET:
+		return "RESET";
+	case VIRTIO_ARGO_T_CONFIG_WRITE:
+		return "CONFIG_WRITE";
+	case VIRTIO_ARGO_T_CONFIG_READ:
+		return "CONFIG_READ";
+	case VIRTIO_ARGO_T_PING:
+		return "PING";
+	default:
+		return "request";
+	}
+}
+
 /* Status of a reply. */
 enum virtio_argo_status {
 	VIRTIO_ARGO_S_OK		= 0,
