@@ -41,6 +41,8 @@ exec </dev/null
 
 # shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+# shellcheck source=scripts/e2e-lib.sh
+. "$VA_ROOT/scripts/e2e-lib.sh"
 
 # The cases each boot reports, in order (guest/blk.sh).
 cases_common=(
@@ -83,79 +85,7 @@ cases_killed=(
 
 va_e2e_env blk
 
-# Copies of what the boots use, so that a rebuild meanwhile changes
-# nothing.
-snap=$out/snapshot
-rm -rf "$snap"
-mkdir -p "$snap"
-prep_ok=1
-prep_note=''
-if ! make -s -C "$VA_ROOT/tools" >"$out/tools-build.log" 2>&1; then
-	prep_ok=0 prep_note="make -C tools failed (see $out/tools-build.log)"
-elif ! cp "$VA_ROOT/tools/virtio-argo-backend/virtio-argo-backend" "$snap/"; then
-	prep_ok=0 prep_note="no backend binary"
-elif ! cp "$kodir/argo.ko" "$kodir/virtio_argo.ko" "$snap/" 2>/dev/null; then
-	prep_ok=0 prep_note="argo.ko or virtio_argo.ko missing in $kodir"
-fi
-
-# boot MODE: one UML boot; its results in $out/MODE.
-boot() {
-	local mode=$1 t0=$SECONDS rc=0
-	rm -rf "${out:?}/$mode"
-	mkdir -p "$out/$mode"
-	"$VA_ROOT/scripts/uml-run.sh" -t 600 -m 1G "$build" \
-		"$VA_ROOT/tests/e2e/guest/blk.sh" "$out/$mode" \
-		"va_blk_mode=$mode" "va_kodir=$snap" \
-		"va_backend=$snap/virtio-argo-backend" \
-		"va_fio_scale=${VA_FIO_SCALE:-1}" >"$out/$mode/uml-run.log" 2>&1 ||
-		rc=$?
-	echo "$rc" >"$out/$mode/uml-run.status"
-	echo "$((SECONDS - t0))" >"$out/$mode/seconds"
-}
-
-# subtest MODE CASE...: the KTAP subtest of one boot; every expected case
-# that did not report is a failure, and so is a console with reports.
-subtest() {
-	local mode=$1 dir=$out/$1 n=0 bad=0 c line status note
-	shift
-	local tsv=$dir/results.tsv
-	echo "    KTAP version 1"
-	echo "    # Subtest: blk_$mode"
-	echo "    1..$(($# + 1))"
-	echo "    # $mode: boot took $(cat "$dir/seconds" 2>/dev/null || echo '?') s, uml-run.sh exit $(cat "$dir/uml-run.status" 2>/dev/null || echo '?')"
-	for c in "$@"; do
-		n=$((n + 1))
-		line=$(awk -F'\t' -v c="$c" '$2 == c { print; exit }' "$tsv" 2>/dev/null || true)
-		if [[ -z $line ]]; then
-			echo "    # $c: no result (log $dir/console.log)"
-			echo "    not ok $n $c"
-			bad=1
-			continue
-		fi
-		IFS=$'\t' read -r status _ note <<<"$line"
-		echo "    # $c: ${note//#/_}"
-		if [[ $status == ok ]]; then
-			echo "    ok $n $c"
-		else
-			[[ -f $dir/cases/$c.log ]] &&
-				tail -n 15 "$dir/cases/$c.log" | tr -d '#' | sed 's/^/    # | /'
-			echo "    not ok $n $c"
-			bad=1
-		fi
-	done
-	n=$((n + 1))
-	if [[ -f $dir/console.log ]] &&
-		"$VA_ROOT/scripts/console-check.sh" "$dir/console.log" console \
-			>"$dir/console.ktap"; then
-		echo "    ok $n console_clean"
-	else
-		grep '# report:' "$dir/console.ktap" 2>/dev/null | head -n 10 |
-			sed 's/^ */    /' || true
-		echo "    not ok $n console_clean"
-		bad=1
-	fi
-	return "$bad"
-}
+va_e2e_snapshot virtio-argo-backend/virtio-argo-backend
 
 echo "KTAP version 1"
 echo "1..2"
@@ -169,12 +99,14 @@ for mode in default small; do
 	[[ $mode == small ]] && cases+=("${cases_killed[@]}")
 	if [[ $prep_ok -eq 1 ]]; then
 		va_note "booting UML: $mode rings"
-		boot "$mode"
+		va_e2e_boot "$out/$mode" 600 1G blk.sh "va_blk_mode=$mode" \
+			"va_kodir=$snap" "va_backend=$snap/virtio-argo-backend" \
+			"va_fio_scale=${VA_FIO_SCALE:-1}"
 	else
 		mkdir -p "$out/$mode"
 		echo "# $prep_note"
 	fi
-	if subtest "$mode" "${cases[@]}"; then
+	if va_e2e_subtest "blk_$mode" "$out/$mode" "${cases[@]}"; then
 		echo "ok $i blk_$mode"
 	else
 		echo "not ok $i blk_$mode"

@@ -80,6 +80,8 @@ exec </dev/null
 
 # shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+# shellcheck source=scripts/e2e-lib.sh
+. "$VA_ROOT/scripts/e2e-lib.sh"
 
 cases_pre=(
 	backend_ready
@@ -109,87 +111,23 @@ cases_post=(
 
 va_e2e_env hostile
 
-# Copies of what the boot uses, so that a rebuild meanwhile changes
-# nothing.
-snap=$out/snapshot
-rm -rf "$snap"
-mkdir -p "$snap"
-prep_ok=1
-prep_note=''
+va_e2e_snapshot_begin
 variants=()
 if ! make -s -C "$VA_ROOT/tools" lib/libargo.a >"$out/build.log" 2>&1; then
-	prep_ok=0 prep_note="make -C tools lib/libargo.a failed (see $out/build.log)"
+	va_e2e_prep_failed "make -C tools lib/libargo.a failed (see $out/build.log)"
 elif ! gcc -O2 -g -Wall -Wextra -Werror -std=gnu11 \
 	-I"$VA_ROOT/include/uapi" -I"$VA_ROOT/tools/lib" \
 	-o "$snap/hostile_backend" "$VA_ROOT/tests/e2e/hostile_backend.c" \
 	"$VA_ROOT/tools/lib/libargo.a" >>"$out/build.log" 2>&1; then
-	prep_ok=0 prep_note="hostile_backend.c did not build (see $out/build.log)"
-elif ! cp "$kodir/argo.ko" "$kodir/virtio_argo.ko" "$snap/" 2>/dev/null; then
-	prep_ok=0 prep_note="argo.ko or virtio_argo.ko missing in $kodir"
-else
+	va_e2e_prep_failed "hostile_backend.c did not build (see $out/build.log)"
+elif va_e2e_snapshot_modules; then
 	mapfile -t variants < <("$snap/hostile_backend" --list)
 fi
+cases=("${cases_pre[@]}" "${variants[@]}" "${cases_post[@]}")
 
-t0=$SECONDS
-rc=0
 if [[ $prep_ok -eq 1 ]]; then
 	va_note "booting UML"
-	"$VA_ROOT/scripts/uml-run.sh" -t 300 -m 512M "$build" \
-		"$VA_ROOT/tests/e2e/guest/hostile.sh" "$out/guest" \
-		"va_kodir=$snap" "va_hostile=$snap/hostile_backend" \
-		>"$out/uml-run.log" 2>&1 || rc=$?
+	va_e2e_boot "$out/guest" 300 512M hostile.sh \
+		"va_kodir=$snap" "va_hostile=$snap/hostile_backend"
 fi
-secs=$((SECONDS - t0))
-
-cases=("${cases_pre[@]}" "${variants[@]}" "${cases_post[@]}")
-tsv=$out/guest/results.tsv
-echo "KTAP version 1"
-echo "1..$((${#cases[@]} + 1))"
-if [[ $prep_ok -eq 1 ]]; then
-	echo "# boot took $secs s, uml-run.sh exit $rc; results in $out"
-else
-	echo "# $prep_note"
-fi
-bad=0
-n=0
-for c in "${cases[@]}"; do
-	n=$((n + 1))
-	line=$(awk -F'\t' -v c="$c" '$2 == c { print; exit }' "$tsv" \
-		2>/dev/null || true)
-	if [[ -z $line ]]; then
-		echo "# $c: no result (log $out/guest/console.log)"
-		echo "not ok $n $c"
-		bad=1
-		continue
-	fi
-	# The first line decides; a later "not ok" (e.g. a lost completion
-	# after a variant that counted right) fails the case too.
-	if awk -F'\t' -v c="$c" '$2 == c && $1 != "ok" { f = 1 } END { exit !f }' \
-		"$tsv"; then
-		line=$(awk -F'\t' -v c="$c" '$2 == c && $1 != "ok" { print; exit }' \
-			"$tsv")
-	fi
-	IFS=$'\t' read -r status _ note <<<"$line"
-	echo "# $c: ${note//#/_}"
-	if [[ $status == ok ]]; then
-		echo "ok $n $c"
-	else
-		[[ -f $out/guest/cases/$c.log ]] &&
-			tail -n 15 "$out/guest/cases/$c.log" | tr -d '#' |
-			sed 's/^/# | /'
-		echo "not ok $n $c"
-		bad=1
-	fi
-done
-n=$((n + 1))
-if [[ -f $out/guest/console.log ]] &&
-	"$VA_ROOT/scripts/console-check.sh" "$out/guest/console.log" console \
-		>"$out/console.ktap"; then
-	echo "ok $n console_clean"
-else
-	grep '# report:' "$out/console.ktap" 2>/dev/null | head -n 10 |
-		sed 's/^ *//' || true
-	echo "not ok $n console_clean"
-	bad=1
-fi
-exit "$bad"
+va_e2e_ktap --worst "$out/guest" "${cases[@]}"

@@ -36,6 +36,8 @@ exec </dev/null
 
 # shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+# shellcheck source=scripts/e2e-lib.sh
+. "$VA_ROOT/scripts/e2e-lib.sh"
 
 cases=(
 	backend_serves_control_socket
@@ -58,76 +60,14 @@ cases=(
 
 va_e2e_env hotplug
 
-# Copies of what the boot uses, so that a rebuild meanwhile changes
-# nothing.
-snap=$out/snapshot
-rm -rf "$snap"
-mkdir -p "$snap"
-prep_ok=1
-prep_note=''
-if ! make -s -C "$VA_ROOT/tools" >"$out/tools-build.log" 2>&1; then
-	prep_ok=0 prep_note="make -C tools failed (see $out/tools-build.log)"
-elif ! cp "$VA_ROOT/tools/virtio-argo-backend/virtio-argo-backend" \
-	"$VA_ROOT/tools/virtio-argo-backend/ctl/virtio-argo-ctl" "$snap/"; then
-	prep_ok=0 prep_note="no backend or virtio-argo-ctl binary"
-elif ! cp "$kodir/argo.ko" "$kodir/virtio_argo.ko" "$snap/" 2>/dev/null; then
-	prep_ok=0 prep_note="argo.ko or virtio_argo.ko missing in $kodir"
-fi
+va_e2e_snapshot virtio-argo-backend/virtio-argo-backend \
+	virtio-argo-backend/ctl/virtio-argo-ctl
 
-t0=$SECONDS
-rc=0
 if [[ $prep_ok -eq 1 ]]; then
 	va_note "booting UML"
-	"$VA_ROOT/scripts/uml-run.sh" -t 600 -m 1G "$build" \
-		"$VA_ROOT/tests/e2e/guest/hotplug.sh" "$out/guest" \
+	va_e2e_boot "$out/guest" 600 1G hotplug.sh \
 		"va_hotplug_e2e=1" "va_kodir=$snap" \
 		"va_backend=$snap/virtio-argo-backend" \
-		"va_ctl=$snap/virtio-argo-ctl" \
-		>"$out/uml-run.log" 2>&1 || rc=$?
+		"va_ctl=$snap/virtio-argo-ctl"
 fi
-secs=$((SECONDS - t0))
-
-tsv=$out/guest/results.tsv
-echo "KTAP version 1"
-echo "1..$((${#cases[@]} + 1))"
-if [[ $prep_ok -eq 1 ]]; then
-	echo "# boot took $secs s, uml-run.sh exit $rc; results in $out"
-else
-	echo "# $prep_note"
-fi
-bad=0
-n=0
-for c in "${cases[@]}"; do
-	n=$((n + 1))
-	line=$(awk -F'\t' -v c="$c" '$2 == c { print; exit }' "$tsv" \
-		2>/dev/null || true)
-	if [[ -z $line ]]; then
-		echo "# $c: no result (log $out/guest/console.log)"
-		echo "not ok $n $c"
-		bad=1
-		continue
-	fi
-	IFS=$'\t' read -r status _ note <<<"$line"
-	echo "# $c: ${note//#/_}"
-	if [[ $status == ok ]]; then
-		echo "ok $n $c"
-	else
-		[[ -f $out/guest/cases/$c.log ]] &&
-			tail -n 15 "$out/guest/cases/$c.log" | tr -d '#' |
-			sed 's/^/# | /'
-		echo "not ok $n $c"
-		bad=1
-	fi
-done
-n=$((n + 1))
-if [[ -f $out/guest/console.log ]] &&
-	"$VA_ROOT/scripts/console-check.sh" "$out/guest/console.log" console \
-		>"$out/console.ktap"; then
-	echo "ok $n console_clean"
-else
-	grep '# report:' "$out/console.ktap" 2>/dev/null | head -n 10 |
-		sed 's/^ *//' || true
-	echo "not ok $n console_clean"
-	bad=1
-fi
-exit "$bad"
+va_e2e_ktap "$out/guest" "${cases[@]}"

@@ -42,6 +42,8 @@ exec </dev/null
 
 # shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+# shellcheck source=scripts/e2e-lib.sh
+. "$VA_ROOT/scripts/e2e-lib.sh"
 
 # The cases the boot reports, in order (guest/net.sh).
 cases=(
@@ -67,98 +69,21 @@ cases=(
 
 va_e2e_env net
 
-# Copies of what the boot uses, so that a rebuild meanwhile changes
-# nothing.
-snap=$out/snapshot
-rm -rf "$snap"
-mkdir -p "$snap"
-prep_ok=1
-prep_note=''
-if ! make -s -C "$VA_ROOT/tools" >"$out/tools-build.log" 2>&1; then
-	prep_ok=0 prep_note="make -C tools failed (see $out/tools-build.log)"
-elif ! cp "$VA_ROOT/tools/virtio-argo-backend/virtio-argo-backend" "$snap/"; then
-	prep_ok=0 prep_note="no backend binary"
-elif ! cp "$kodir/argo.ko" "$kodir/virtio_argo.ko" "$snap/" 2>/dev/null; then
-	prep_ok=0 prep_note="argo.ko or virtio_argo.ko missing in $kodir"
-fi
-
+va_e2e_snapshot virtio-argo-backend/virtio-argo-backend
 dir=$out/net
-rm -rf "$dir"
-mkdir -p "$dir"
-
-# One UML boot; its results in $dir.
-boot() {
-	local t0=$SECONDS rc=0
-	"$VA_ROOT/scripts/uml-run.sh" -t 600 -m 1G "$build" \
-		"$VA_ROOT/tests/e2e/guest/net.sh" "$dir" \
-		"va_kodir=$snap" "va_backend=$snap/virtio-argo-backend" \
-		"va_net_mib=${VA_NET_MIB:-100}" >"$dir/uml-run.log" 2>&1 ||
-		rc=$?
-	echo "$rc" >"$dir/uml-run.status"
-	echo "$((SECONDS - t0))" >"$dir/seconds"
-}
-
-# subtest CASE...: the KTAP subtest of the boot; every expected case that
-# did not report is a failure, and so is a console with reports.
-subtest() {
-	local n=0 bad=0 c line status note
-	local tsv=$dir/results.tsv
-	echo "    KTAP version 1"
-	echo "    # Subtest: net"
-	echo "    1..$(($# + 1))"
-	echo "    # boot took $(cat "$dir/seconds" 2>/dev/null || echo '?') s, uml-run.sh exit $(cat "$dir/uml-run.status" 2>/dev/null || echo '?')"
-	for c in "$@"; do
-		n=$((n + 1))
-		line=$(awk -F'\t' -v c="$c" '$2 == c { print; exit }' "$tsv" 2>/dev/null || true)
-		if [[ -z $line ]]; then
-			echo "    # $c: no result (log $dir/console.log)"
-			echo "    not ok $n $c"
-			bad=1
-			continue
-		fi
-		IFS=$'\t' read -r status _ note <<<"$line"
-		note=${note//#/_}
-		case $status in
-		ok)
-			echo "    # $c: $note"
-			echo "    ok $n $c"
-			;;
-		skip)
-			echo "    ok $n $c # SKIP $note"
-			;;
-		*)
-			echo "    # $c: $note"
-			[[ -f $dir/cases/$c.log ]] &&
-				tail -n 15 "$dir/cases/$c.log" | tr -d '#' | sed 's/^/    # | /'
-			echo "    not ok $n $c"
-			bad=1
-			;;
-		esac
-	done
-	n=$((n + 1))
-	if [[ -f $dir/console.log ]] &&
-		"$VA_ROOT/scripts/console-check.sh" "$dir/console.log" console \
-			>"$dir/console.ktap"; then
-		echo "    ok $n console_clean"
-	else
-		grep '# report:' "$dir/console.ktap" 2>/dev/null | head -n 10 |
-			sed 's/^ */    /' || true
-		echo "    not ok $n console_clean"
-		bad=1
-	fi
-	return "$bad"
-}
 
 echo "KTAP version 1"
 echo "1..1"
 rc=0
 if [[ $prep_ok -eq 1 ]]; then
 	va_note "booting UML"
-	boot
+	va_e2e_boot "$dir" 600 1G net.sh "va_kodir=$snap" \
+		"va_backend=$snap/virtio-argo-backend" \
+		"va_net_mib=${VA_NET_MIB:-100}"
 else
 	echo "# $prep_note"
 fi
-if subtest "${cases[@]}"; then
+if va_e2e_subtest --skip net "$dir" "${cases[@]}"; then
 	echo "ok 1 net"
 else
 	echo "not ok 1 net"

@@ -41,17 +41,14 @@ fi
 # shellcheck source=scripts/uml/init-common.sh
 . "${va_root:?}/scripts/uml/init-common.sh"
 set -uo pipefail
+# shellcheck source=scripts/uml/e2e-guest.sh
+. "$va_root/scripts/uml/e2e-guest.sh"
+va_e2e_guest_init blk
 
 mode=${va_blk_mode:?}
 kodir=${va_kodir:?}
 backend=${va_backend:?}
 scale=${va_fio_scale:-1}
-res=$va_result/results.tsv
-cases=$va_result/cases
-work=/run/e2e
-mkdir -p "$cases" "$work"
-cd "$work" || exit 1	# fio keeps its verify state in the current directory
-: >"$res"
 
 ring_opt='' data_ring_param=''
 if [[ $mode == small ]]; then
@@ -63,42 +60,7 @@ rw_img=$work/rw.img
 ro_img=$work/ro.img
 rw_size=$((512 << 20))
 ro_size=$((4 << 20))
-rw_dev='' ro_dev='' be_pid='' fatal=''
-
-note() {
-	echo "e2e-blk: $*"
-}
-
-# t_case NAME FUNC [ARGS]: run FUNC in a subshell with errexit, output to
-# cases/NAME.log; record the result.  After a fatal setup failure every
-# later case fails at once with its reason.
-t_case() {
-	local name=$1 log=$cases/$1.log t0=$SECONDS rc
-	shift
-	if [[ -n $fatal ]]; then
-		printf 'not ok\t%s\tnot run: %s\n' "$name" "$fatal" >>"$res"
-		return 1
-	fi
-	note "case $name"
-	(
-		set -e
-		"$@"
-	) >"$log" 2>&1
-	rc=$?
-	if [[ $rc -eq 0 ]]; then
-		printf 'ok\t%s\t%ss\n' "$name" "$((SECONDS - t0))" >>"$res"
-	else
-		printf 'not ok\t%s\texit %s after %ss; last line: %s\n' "$name" \
-			"$rc" "$((SECONDS - t0))" \
-			"$(tail -n 1 "$log" | tr '\t' ' ')" >>"$res"
-	fi
-	return "$rc"
-}
-
-fail() {
-	echo "FAIL: $*"
-	exit 1
-}
+rw_dev='' ro_dev=''
 
 # ------------------------------------------------------------ the setup
 
@@ -111,7 +73,7 @@ make_images() {
 }
 
 # The backend as domain 0; started from the main shell (not a case's
-# subshell), so that backend_sigterm can wait for it.
+# subshell), so that backend_sigterm_exits_0 can wait for it.
 start_backend() {
 	insmod "$kodir/argo.ko" provider=loopback || return 1
 	"$backend" --domain 0 --log-level info \
@@ -119,17 +81,6 @@ start_backend() {
 		--blk "frontend=1,file=$ro_img,serial=e2e-ro,readonly=on$ring_opt" \
 		2>"$va_result/backend.log" &
 	be_pid=$!
-}
-
-# Ready when it says it is serving.
-backend_serving() {
-	for _ in $(seq 100); do
-		grep -q 'info: serving 1 frontend' "$va_result/backend.log" && return 0
-		kill -0 "$be_pid" 2>/dev/null ||
-			fail "backend exited: $(cat "$va_result/backend.log")"
-		sleep 0.1
-	done
-	fail "backend not serving after 10 s"
 }
 
 # The disk whose serial is $1 (GET_ID through the transport).
@@ -426,30 +377,6 @@ transport_unloads() {
 	dmesg | tail -n 20
 }
 
-# In the main shell: the backend is its child.  SIGTERM with the frontend
-# gone; it must flush and exit 0 within a few seconds.
-backend_sigterm() {
-	local rc=0 t0=$SECONDS
-	if [[ -z $be_pid ]]; then
-		printf 'not ok\tbackend_sigterm_exits_0\tno backend\n' >>"$res"
-		return
-	fi
-	kill -TERM "$be_pid"
-	timeout 10 tail --pid="$be_pid" -f /dev/null || true
-	if kill -0 "$be_pid" 2>/dev/null; then
-		kill -KILL "$be_pid"
-		printf 'not ok\tbackend_sigterm_exits_0\tstill running 10 s after SIGTERM\n' >>"$res"
-		wait "$be_pid"
-		return
-	fi
-	wait "$be_pid" || rc=$?
-	if [[ $rc -eq 0 ]]; then
-		printf 'ok\tbackend_sigterm_exits_0\t%ss\n' "$((SECONDS - t0))" >>"$res"
-	else
-		printf 'not ok\tbackend_sigterm_exits_0\texit status %s\n' "$rc" >>"$res"
-	fi
-}
-
 backend_log_clean() {
 	cat "$va_result/backend.log"
 	! grep -E ': (warn|error): ' "$va_result/backend.log"
@@ -724,7 +651,8 @@ sc_cleanup() {
 
 note "mode $mode"
 make_images && start_backend || fatal="the backend did not start"
-t_case backend_serves_two_disks backend_serving ||
+t_case backend_serves_two_disks \
+	backend_wait_log "$va_result/backend.log" 'info: serving 1 frontend' ||
 	fatal="the backend did not start"
 t_case virtio_blk_binds_unmodified transport_and_blk ||
 	fatal="the disks did not appear"
@@ -751,7 +679,7 @@ if [[ $mode == small ]]; then
 	t_case small_ring_sends_wait_for_space small_ring_waits
 fi
 t_case transport_unloads transport_unloads
-backend_sigterm
+backend_sigterm_exits_0
 t_case backend_log_has_no_warnings backend_log_clean
 scenario gone
 t_case backend_gone_fio_running sc_setup

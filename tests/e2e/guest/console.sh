@@ -39,51 +39,14 @@ fi
 # shellcheck source=scripts/uml/init-common.sh
 . "${va_root:?}/scripts/uml/init-common.sh"
 set -uo pipefail
+# shellcheck source=scripts/uml/e2e-guest.sh
+. "$va_root/scripts/uml/e2e-guest.sh"
+va_e2e_guest_init console
 
 kodir=${va_kodir:?}
 backend=${va_backend:?}
-res=$va_result/results.tsv
-cases=$va_result/cases
-work=/run/e2e
 sock=$work/console.sock
 burst=$((1 << 20))
-mkdir -p "$cases" "$work"
-cd "$work" || exit 1
-: >"$res"
-be_pid='' fatal=''
-
-note() {
-	echo "e2e-console: $*"
-}
-
-# t_case NAME FUNC [ARGS]: as in guest/blk.sh.
-t_case() {
-	local name=$1 log=$cases/$1.log t0=$SECONDS rc
-	shift
-	if [[ -n $fatal ]]; then
-		printf 'not ok\t%s\tnot run: %s\n' "$name" "$fatal" >>"$res"
-		return 1
-	fi
-	note "case $name"
-	(
-		set -e
-		"$@"
-	) >"$log" 2>&1
-	rc=$?
-	if [[ $rc -eq 0 ]]; then
-		printf 'ok\t%s\t%ss\n' "$name" "$((SECONDS - t0))" >>"$res"
-	else
-		printf 'not ok\t%s\texit %s after %ss; last line: %s\n' "$name" \
-			"$rc" "$((SECONDS - t0))" \
-			"$(tail -n 1 "$log" | tr '\t' ' ')" >>"$res"
-	fi
-	return "$rc"
-}
-
-fail() {
-	echo "FAIL: $*"
-	exit 1
-}
 
 # ------------------------------------------------------------ the peers
 
@@ -271,17 +234,6 @@ start_backend() {
 		--rng frontend=1 \
 		2>"$va_result/backend.log" &
 	be_pid=$!
-}
-
-backend_serving() {
-	for _ in $(seq 100); do
-		grep -q 'info: serving 1 frontend' "$va_result/backend.log" &&
-			[[ -S $sock ]] && return 0
-		kill -0 "$be_pid" 2>/dev/null ||
-			fail "backend exited: $(cat "$va_result/backend.log")"
-		sleep 0.1
-	done
-	fail "backend not serving after 10 s"
 }
 
 # The device of virtio id $1 under a virtio-argo platform device.
@@ -516,30 +468,6 @@ drivers_unbind() {
 	timeout 30 rmmod virtio_argo || fail "rmmod virtio_argo"
 }
 
-# Not through t_case: wait needs the main shell, the backend's parent.
-backend_sigterm() {
-	local rc=0 t0=$SECONDS
-	note "case backend_sigterm_exits_0"
-	if [[ -z $be_pid ]]; then
-		printf 'not ok\tbackend_sigterm_exits_0\tno backend\n' >>"$res"
-		return
-	fi
-	kill -TERM "$be_pid"
-	timeout 10 tail --pid="$be_pid" -f /dev/null || true
-	if kill -0 "$be_pid" 2>/dev/null; then
-		kill -KILL "$be_pid"
-		printf 'not ok\tbackend_sigterm_exits_0\tstill running 10 s after SIGTERM\n' >>"$res"
-		wait "$be_pid"
-		return
-	fi
-	wait "$be_pid" || rc=$?
-	if [[ $rc -eq 0 ]]; then
-		printf 'ok\tbackend_sigterm_exits_0\t%ss\n' "$((SECONDS - t0))" >>"$res"
-	else
-		printf 'not ok\tbackend_sigterm_exits_0\texit status %s\n' "$rc" >>"$res"
-	fi
-}
-
 backend_log_clean() {
 	cat "$va_result/backend.log"
 	if grep -E ': (warn|error): ' "$va_result/backend.log"; then
@@ -551,7 +479,8 @@ backend_log_clean() {
 # ------------------------------------------------------------ run
 
 start_backend || fatal="the backend did not start"
-t_case backend_serves_console_and_rng backend_serving ||
+t_case backend_serves_console_and_rng \
+	backend_wait_log "$va_result/backend.log" 'info: serving 1 frontend' "$sock" ||
 	fatal="the backend did not start"
 t_case virtio_console_and_virtio_rng_bind drivers_bind ||
 	fatal="the drivers did not bind"
@@ -566,7 +495,7 @@ t_case output_buffers_used_by_transport output_used_by_transport
 t_case both_ways_at_once both_ways_at_once
 t_case login_console_runs_a_command login_console
 t_case drivers_and_transport_unload drivers_unbind
-backend_sigterm
+backend_sigterm_exits_0
 t_case backend_log_has_no_warnings backend_log_clean
 rmmod argo || note "rmmod argo failed"
 note "done"

@@ -38,52 +38,15 @@ fi
 # shellcheck source=scripts/uml/init-common.sh
 . "${va_root:?}/scripts/uml/init-common.sh"
 set -uo pipefail
+# shellcheck source=scripts/uml/e2e-guest.sh
+. "$va_root/scripts/uml/e2e-guest.sh"
+va_e2e_guest_init hostile
 
 kodir=${va_kodir:?}
 hostile=${va_hostile:?}
-res=$va_result/results.tsv
-cases=$va_result/cases
-work=/run/e2e
 dev=/sys/devices/platform/virtio-argo.0
 stats=$dev/stats
 handle=$((0x5eed0001))
-mkdir -p "$cases" "$work"
-cd "$work" || exit 1
-: >"$res"
-be_pid='' fatal=''
-
-note() {
-	echo "e2e-hostile: $*"
-}
-
-# t_case NAME FUNC [ARGS]: as in guest/blk.sh.
-t_case() {
-	local name=$1 log=$cases/$1.log t0=$SECONDS rc
-	shift
-	if [[ -n $fatal ]]; then
-		printf 'not ok\t%s\tnot run: %s\n' "$name" "$fatal" >>"$res"
-		return 1
-	fi
-	note "case $name"
-	(
-		set -e
-		"$@"
-	) >"$log" 2>&1
-	rc=$?
-	if [[ $rc -eq 0 ]]; then
-		printf 'ok\t%s\t%ss\n' "$name" "$((SECONDS - t0))" >>"$res"
-	else
-		printf 'not ok\t%s\texit %s after %ss; last line: %s\n' "$name" \
-			"$rc" "$((SECONDS - t0))" \
-			"$(tail -n 1 "$log" | tr '\t' ' ')" >>"$res"
-	fi
-	return "$rc"
-}
-
-fail() {
-	echo "FAIL: $*"
-	exit 1
-}
 
 # The backend as domain 0, before the transport loads; started from the
 # main shell so that backend_sigterm_exits_0 can wait for it.
@@ -92,16 +55,6 @@ start_backend() {
 	"$hostile" --frontend 1 --dev "$dev" --results "$res" \
 		--expect "$va_result/expect.txt" 2>"$va_result/backend.log" &
 	be_pid=$!
-}
-
-backend_ready() {
-	for _ in $(seq 100); do
-		grep -q 'ready: domain 0' "$va_result/backend.log" && return 0
-		kill -0 "$be_pid" 2>/dev/null ||
-			fail "backend exited: $(cat "$va_result/backend.log")"
-		sleep 0.1
-	done
-	fail "backend not ready after 10 s"
 }
 
 # Every control reply came with decoys (unknown tag, other type, the same
@@ -560,7 +513,9 @@ note "loading argo.ko, starting the hostile backend"
 if ! start_backend; then
 	fatal="argo.ko did not load"
 fi
-t_case backend_ready backend_ready || fatal="the backend did not start"
+t_case backend_ready \
+	backend_wait_log "$va_result/backend.log" 'ready: domain 0' ||
+	fatal="the backend did not start"
 t_case transport_takes_only_matching_replies \
 	transport_takes_only_matching_replies ||
 	fatal="virtio_argo.ko did not register the device"

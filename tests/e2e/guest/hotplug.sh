@@ -39,56 +39,19 @@ fi
 # shellcheck source=scripts/uml/init-common.sh
 . "${va_root:?}/scripts/uml/init-common.sh"
 set -uo pipefail
+# shellcheck source=scripts/uml/e2e-guest.sh
+. "$va_root/scripts/uml/e2e-guest.sh"
+va_e2e_guest_init hotplug
 
 kodir=${va_kodir:?}
 backend=${va_backend:?}
 ctl_bin=${va_ctl:?}
-res=$va_result/results.tsv
-cases=$va_result/cases
-work=/run/e2e
 sock=$work/ctl.sock
 conf=$work/backend.conf
 belog=$va_result/backend.log
-mkdir -p "$cases" "$work"
-cd "$work" || exit 1	# fio keeps its verify state in the current directory
-: >"$res"
-be_pid='' fatal=''
 
 # Disk images in tmpfs, MiB.
 declare -A size=([a]=96 [b]=96 [c]=48 [d]=32)
-
-note() {
-	echo "e2e-hotplug: $*"
-}
-
-# t_case NAME FUNC [ARGS]: as in guest/blk.sh.
-t_case() {
-	local name=$1 log=$cases/$1.log t0=$SECONDS rc
-	shift
-	if [[ -n $fatal ]]; then
-		printf 'not ok\t%s\tnot run: %s\n' "$name" "$fatal" >>"$res"
-		return 1
-	fi
-	note "case $name"
-	(
-		set -e
-		"$@"
-	) >"$log" 2>&1
-	rc=$?
-	if [[ $rc -eq 0 ]]; then
-		printf 'ok\t%s\t%ss\n' "$name" "$((SECONDS - t0))" >>"$res"
-	else
-		printf 'not ok\t%s\texit %s after %ss; last line: %s\n' "$name" \
-			"$rc" "$((SECONDS - t0))" \
-			"$(tail -n 1 "$log" | tr '\t' ' ')" >>"$res"
-	fi
-	return "$rc"
-}
-
-fail() {
-	echo "FAIL: $*"
-	exit 1
-}
 
 # virtio-argo-ctl ARGS: its output on stdout, the command on stderr.
 ctl() {
@@ -244,17 +207,6 @@ start_backend() {
 		--blk "frontend=1,file=$work/b.img,serial=hp-b,id=b,ring-size=16384" \
 		2>"$belog" &
 	be_pid=$!
-}
-
-backend_serving() {
-	for _ in $(seq 100); do
-		grep -q 'info: serving 1 frontend' "$belog" && [[ -S $sock ]] &&
-			return 0
-		kill -0 "$be_pid" 2>/dev/null ||
-			fail "backend exited: $(cat "$belog")"
-		sleep 0.1
-	done
-	fail "backend not serving after 10 s"
 }
 
 two_disks() {
@@ -507,7 +459,8 @@ backend_log_clean() {
 
 note "start"
 make_images && start_backend || fatal="the backend did not start"
-t_case backend_serves_control_socket backend_serving ||
+t_case backend_serves_control_socket \
+	backend_wait_log "$belog" 'info: serving 1 frontend' "$sock" ||
 	fatal="the backend did not start"
 t_case two_disks_appear two_disks || fatal="the disks did not appear"
 t_case fio_runs_on_disk_a fio_a_starts

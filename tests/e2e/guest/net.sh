@@ -43,19 +43,15 @@ fi
 # shellcheck source=scripts/uml/init-common.sh
 . "${va_root:?}/scripts/uml/init-common.sh"
 set -uo pipefail
+# shellcheck source=scripts/uml/e2e-guest.sh
+. "$va_root/scripts/uml/e2e-guest.sh"
+va_e2e_guest_init net
 
 kodir=${va_kodir:?}
 backend=${va_backend:?}
 mib=${va_net_mib:-100}
-res=$va_result/results.tsv
-cases=$va_result/cases
-work=/run/e2e
 be_log=$va_result/backend.log
 ctl_sock=$work/ctl.sock
-mkdir -p "$cases" "$work"
-cd "$work" || exit 1
-: >"$res"
-be_pid='' fatal='' case_name=''
 
 # The devices: MAC, frontend domain, its parent platform device
 # (virtio-argo.(256 * i + N) for the i-th domain of domain=1,2 and the
@@ -72,52 +68,6 @@ ip6_sw1=fd00:e2e:12::1 ip6_sw2=fd00:e2e:12::2
 ip_tap1=10.0.13.1 ip_tapbe=10.0.13.254
 bytes=$((mib << 20))
 
-note() {
-	echo "e2e-net: $*"
-}
-
-# t_case NAME FUNC [ARGS]: run FUNC in a subshell with errexit, output to
-# cases/NAME.log; record the result, with the first line of
-# $work/NAME.note (if the case wrote one) as its note.  After a fatal
-# setup failure every later case fails at once with its reason.
-t_case() {
-	local name=$1 log=$cases/$1.log t0=$SECONDS rc extra=''
-	shift
-	if [[ -n $fatal ]]; then
-		printf 'not ok\t%s\tnot run: %s\n' "$name" "$fatal" >>"$res"
-		return 1
-	fi
-	note "case $name"
-	rm -f "$work/$name.note"
-	case_name=$name
-	(
-		set -e
-		"$@"
-	) >"$log" 2>&1
-	rc=$?
-	[[ -s $work/$name.note ]] &&
-		extra="; $(head -n 1 "$work/$name.note" | tr '\t' ' ')"
-	if [[ $rc -eq 0 ]]; then
-		printf 'ok\t%s\t%ss%s\n' "$name" "$((SECONDS - t0))" "$extra" >>"$res"
-	else
-		printf 'not ok\t%s\texit %s after %ss; last line: %s%s\n' "$name" \
-			"$rc" "$((SECONDS - t0))" \
-			"$(tail -n 1 "$log" | tr '\t' ' ')" "$extra" >>"$res"
-	fi
-	return "$rc"
-}
-
-# t_skip NAME REASON: a case that cannot run here, and why.
-t_skip() {
-	note "case $1: skipped"
-	printf 'skip\t%s\t%s\n' "$1" "$2" >>"$res"
-}
-
-fail() {
-	echo "FAIL: $*"
-	exit 1
-}
-
 # Processes are dear in UML (each fork and exec costs a good part of a
 # second in the debug kernel), so what runs in loops uses builtins only:
 # snooze SECONDS (a read that times out on a FIFO nobody writes) and rd
@@ -130,12 +80,6 @@ snooze() {
 
 rd() {
 	read -r "$1" <"$2"
-}
-
-# case_note TEXT: the note of the running case (t_case reports it).
-case_note() {
-	echo "$*"
-	echo "$*" >"$work/${case_name:?}.note"
 }
 
 # in_ns NS CMD...: run CMD in network namespace NS ("root": this one).
@@ -169,8 +113,8 @@ has_control=0
 no_control="this backend has no control socket (--control): no run-time link change, no per-device counters"
 
 # The backend as domain 0; started from the main shell (not a case's
-# subshell), so that backend_sigterm can wait for it.  Device ids: sw1,
-# tap1 and sw2.
+# subshell), so that backend_sigterm_exits_0 can wait for it.  Device
+# ids: sw1, tap1 and sw2.
 start_backend() {
 	local ctl=()
 	[[ $has_control -eq 0 ]] || ctl=(--control "$ctl_sock")
@@ -718,30 +662,6 @@ transport_unloads() {
 	dmesg | tail -n 20
 }
 
-# In the main shell: the backend is its child.  SIGTERM with the
-# frontends gone; it must exit 0 within a few seconds.
-backend_sigterm() {
-	local rc=0 t0=$SECONDS
-	if [[ -z $be_pid ]]; then
-		printf 'not ok\tbackend_sigterm_exits_0\tno backend\n' >>"$res"
-		return
-	fi
-	kill -TERM "$be_pid"
-	timeout 10 tail --pid="$be_pid" -f /dev/null || true
-	if kill -0 "$be_pid" 2>/dev/null; then
-		kill -KILL "$be_pid"
-		printf 'not ok\tbackend_sigterm_exits_0\tstill running 10 s after SIGTERM\n' >>"$res"
-		wait "$be_pid"
-		return
-	fi
-	wait "$be_pid" || rc=$?
-	if [[ $rc -eq 0 ]]; then
-		printf 'ok\tbackend_sigterm_exits_0\t%ss\n' "$((SECONDS - t0))" >>"$res"
-	else
-		printf 'not ok\tbackend_sigterm_exits_0\texit status %s\n' "$rc" >>"$res"
-	fi
-}
-
 # ------------------------------------------------------------ run
 
 note "moving $mib MiB per transfer"
@@ -775,7 +695,7 @@ else
 	t_skip backend_counters_clean "$no_control"
 fi
 t_case transport_unloads transport_unloads
-backend_sigterm
+backend_sigterm_exits_0
 fatal=''
 t_case backend_log_clean backend_log_clean
 rmmod argo || note "rmmod argo failed"

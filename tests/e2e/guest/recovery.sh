@@ -48,17 +48,15 @@ fi
 # shellcheck source=scripts/uml/init-common.sh
 . "${va_root:?}/scripts/uml/init-common.sh"
 set -uo pipefail
+# shellcheck source=scripts/uml/e2e-guest.sh
+. "$va_root/scripts/uml/e2e-guest.sh"
+va_e2e_guest_init recovery
 
 kodir=${va_kodir:?}
 backend=${va_backend:?}
-res=$va_result/results.tsv
-cases=$va_result/cases
-work=/run/e2e
 bg=$work/bg
 mnt=$work/mnt
-mkdir -p "$cases" "$work" "$bg" "$mnt"
-cd "$work" || exit 1	# fio keeps its verify state in the current directory
-: >"$res"
+mkdir -p "$bg" "$mnt"
 
 keepalive_ms=1000
 timeout_ms=2000
@@ -76,43 +74,6 @@ serials=(f1d0 f1d1 f2d0 f2d1)
 declare -A disk_fe=([f1d0]=1 [f1d1]=1 [f2d0]=2 [f2d1]=2)
 declare -A disk_mib=([f1d0]=256 [f1d1]=256 [f2d0]=128 [f2d1]=128)
 ndev=6	# 4 disks and 2 rngs
-
-fatal=''
-
-note() {
-	echo "e2e-recovery: $*"
-}
-
-# t_case NAME FUNC [ARGS]: run FUNC in a subshell with errexit, output to
-# cases/NAME.log; record the result.  After a fatal setup failure every
-# later case fails at once with its reason.
-t_case() {
-	local name=$1 log=$cases/$1.log t0=$SECONDS rc
-	shift
-	if [[ -n $fatal ]]; then
-		printf 'not ok\t%s\tnot run: %s\n' "$name" "$fatal" >>"$res"
-		return 1
-	fi
-	note "case $name"
-	(
-		set -e
-		"$@"
-	) >"$log" 2>&1
-	rc=$?
-	if [[ $rc -eq 0 ]]; then
-		printf 'ok\t%s\t%ss\n' "$name" "$((SECONDS - t0))" >>"$res"
-	else
-		printf 'not ok\t%s\texit %s after %ss; last line: %s\n' "$name" \
-			"$rc" "$((SECONDS - t0))" \
-			"$(tail -n 1 "$log" | tr '\t' ' ')" >>"$res"
-	fi
-	return "$rc"
-}
-
-fail() {
-	echo "FAIL: $*"
-	exit 1
-}
 
 # A fork costs about 0.1 to 0.3 s in the debug UML kernel, so the loops
 # that poll and every time measurement use builtins only: a bound could
