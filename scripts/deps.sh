@@ -12,7 +12,7 @@ set -euo pipefail
 pkgs=(
 	# UML kernel source, Debian headers, cross compiler, kernel build tools
 	linux-source-6.1 linux-headers-amd64 gcc-aarch64-linux-gnu
-	gcc make bc flex bison libelf-dev libssl-dev ccache kmod cpio rsync
+	gcc make bc flex bison libelf-dev libssl-dev ccache kmod cpio rsync patch
 	# checks: sparse; Xen's public headers (xen/argo.h) for the ABI test
 	sparse libxen-dev
 	# inside UML: host binaries used by tests

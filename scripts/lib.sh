@@ -34,12 +34,16 @@ va_note() {
 
 # Version of the installed linux-source package.
 va_src_version() {
-	dpkg-query -W -f='${Version}' "$VA_SRC_PKG" 2>/dev/null ||
+	local v
+	v=$(dpkg-query -W -f='${Version}' "$VA_SRC_PKG" 2>/dev/null) ||
 		va_die "$VA_SRC_PKG is not installed (run scripts/deps.sh)"
+	# The patches applied to it are part of what it is.
+	echo "$v+patches-$(cat "$VA_ROOT"/scripts/uml/patches/*.patch | va_hash)"
 }
 
-# Make sure $VA_SRC holds the kernel source of the installed package:
-# extract it once, again only when the package version changes.  The path
+# Make sure $VA_SRC holds the kernel source of the installed package with
+# scripts/uml/patches/*.patch applied: extract it once, again only when the
+# package version or the patches change.  The path
 # never changes, because O= build dirs refer to it by absolute path.
 va_ensure_src() {
 	local want have="" lockfd
@@ -58,6 +62,12 @@ va_ensure_src() {
 		tar -C "$VA_CACHE/src/.extract" -xf "$VA_SRC_TARBALL"
 		mv "$VA_CACHE/src/.extract/$VA_SRC_PKG" "$VA_SRC"
 		rmdir "$VA_CACHE/src/.extract"
+		# Fixes to UML itself, for the test kernels (see each patch).
+		local p
+		for p in "$VA_ROOT"/scripts/uml/patches/*.patch; do
+			patch -s -p1 -d "$VA_SRC" <"$p" ||
+				va_die "${p##*/} does not apply to $want"
+		done
 		echo "$want" >"$VA_SRC.version"
 	fi
 	flock -u "$lockfd"
