@@ -12,6 +12,9 @@ set -euo pipefail
 pkgs=(
 	# UML kernel source, Debian headers, cross compiler, kernel build tools
 	linux-source-6.1 linux-headers-amd64 gcc-aarch64-linux-gnu
+	# the arm64 C library headers (a Recommends of the cross compiler,
+	# left out by --no-install-recommends): tests/abi check-arm64
+	libc6-dev-arm64-cross
 	gcc make bc flex bison libelf-dev libssl-dev ccache kmod cpio rsync patch
 	# checks: sparse; Xen's public headers (xen/argo.h) for the ABI test
 	sparse libxen-dev
