@@ -3,6 +3,15 @@
 #
 # scripts/test.sh: THE test command of virtio-argo (CI runs it via .ci/run).
 #
+#   test.sh [--hogs N]
+#
+# --hogs N  run everything beside N CPU hogs (shell busy loops started
+#           before the first step, stopped when the script exits, also on
+#           failure or interrupt; each also ends by itself once the script
+#           is gone): a loaded machine, as a shared CI machine is, where a
+#           test that waits on a duration instead of an event fails.  CI
+#           runs it without options.
+#
 # Runs, in order: deps, the debug UML kernel, the module builds
 # (uml, debian, arm64; W=1 + sparse), checkpatch, the ABI conformance test
 # (tests/abi), the userspace builds (tools, tests/user) and their host tests
@@ -27,6 +36,30 @@ exec </dev/null
 
 # shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() {
+	sed -n '6,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+	exit 2
+}
+
+hogs=0
+while [[ $# -gt 0 ]]; do
+	case $1 in
+	--hogs)
+		[[ $# -ge 2 ]] || usage
+		hogs=$2
+		shift 2
+		;;
+	--hogs=*)
+		hogs=${1#--hogs=}
+		shift
+		;;
+	*) usage ;;
+	esac
+done
+[[ $hogs =~ ^[0-9]+$ ]] || usage
+hogs=$((10#$hogs))
+
 cd "$VA_ROOT"
 
 stamp=$(date +%Y%m%d-%H%M%S)
@@ -109,6 +142,38 @@ last_line() { # LOG
 }
 
 echo "test: logs in $logs"
+
+# CPU hogs beside the whole run (--hogs N).  Each is a subshell spinning in
+# a loop that also checks that this script still exists, so that none
+# outlives it even if it is killed with SIGKILL; they keep no descriptor of
+# ours (a pipe on stdout would otherwise stay open).
+hog_pids=()
+stop_hogs() {
+	local p
+	for p in "${hog_pids[@]}"; do
+		kill -TERM "$p" 2>/dev/null || true
+	done
+	for p in "${hog_pids[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+	hog_pids=()
+}
+if [[ $hogs -gt 0 ]]; then
+	trap stop_hogs EXIT
+	trap 'exit 129' HUP
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	for ((i = 0; i < hogs; i++)); do
+		(
+			trap - EXIT HUP INT TERM
+			while kill -0 "$$" 2>/dev/null; do
+				for ((j = 0; j < 100000; j++)); do :; done
+			done
+		) </dev/null >/dev/null 2>&1 &
+		hog_pids+=("$!")
+	done
+	echo "test: under load: $hogs CPU hogs beside the run (pids ${hog_pids[*]}; $(nproc) CPUs)"
+fi
 
 # 1. Packages.
 step "deps" deps bash scripts/deps.sh || {
@@ -221,6 +286,6 @@ else
 	done
 fi
 
-echo "test: done in $((SECONDS - t_start))s; logs in $logs"
+echo "test: done in $((SECONDS - t_start))s${hog_pids[0]:+ beside $hogs CPU hogs}; logs in $logs"
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 && $passed -gt 0 ]]
