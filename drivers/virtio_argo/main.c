@@ -19,6 +19,9 @@
  *				ring is on ctrl_port + 1 + N
  *	timeout_ms=<ms>		how long a control request waits (5000)
  *	data_ring=<bytes>	each device's completion ring (256 KiB)
+ *	tx_backlog=<bytes>	a console's output kept while the backend's
+ *				ring is full (64 KiB); more is dropped and
+ *				counted, never waited for
  *
  * The load fails, naming the backend domain, if the backend does not
  * answer HELLO within timeout_ms.  Devices added later are found through
@@ -118,6 +121,16 @@ MODULE_PARM_DESC(keepalive_ms,
 static uint data_ring = 256 * 1024;
 module_param(data_ring, uint, 0444);
 MODULE_PARM_DESC(data_ring, "Bytes of each device's completion ring");
+
+/*
+ * A console's output that the backend's ring cannot take is copied here
+ * rather than spun on (Documentation/virtio-argo.rst, The backlog).
+ */
+#define VA_TX_BACKLOG_MAX	(16U << 20)
+static uint tx_backlog = 64 * 1024;
+module_param(tx_backlog, uint, 0444);
+MODULE_PARM_DESC(tx_backlog,
+		 "Bytes of console output kept per device while the backend's ring is full, 0 to 16777216 (default 65536)");
 
 #define VA_CTRL_RING	(16 * 1024)
 
@@ -758,6 +771,10 @@ static struct device_attribute va_stat_attrs[VA_NR_STATS] = {
 	[VA_STAT_TX_BYTES] = __ATTR(tx_bytes, 0444, va_stat_show, NULL),
 	[VA_STAT_TX_EAGAIN] = __ATTR(tx_eagain, 0444, va_stat_show, NULL),
 	[VA_STAT_TX_EARLY] = __ATTR(tx_early, 0444, va_stat_show, NULL),
+	[VA_STAT_TX_KEPT] = __ATTR(tx_kept, 0444, va_stat_show, NULL),
+	[VA_STAT_TX_DROPPED] = __ATTR(tx_dropped, 0444, va_stat_show, NULL),
+	[VA_STAT_TX_DROPPED_BYTES] = __ATTR(tx_dropped_bytes, 0444,
+					    va_stat_show, NULL),
 	[VA_STAT_RX_MSGS] = __ATTR(rx_msgs, 0444, va_stat_show, NULL),
 	[VA_STAT_RX_CHAINS] = __ATTR(rx_chains, 0444, va_stat_show, NULL),
 	[VA_STAT_RX_BYTES] = __ATTR(rx_bytes, 0444, va_stat_show, NULL),
@@ -773,6 +790,9 @@ static struct attribute *va_stats_attrs[] = {
 	&va_stat_attrs[VA_STAT_TX_BYTES].attr,
 	&va_stat_attrs[VA_STAT_TX_EAGAIN].attr,
 	&va_stat_attrs[VA_STAT_TX_EARLY].attr,
+	&va_stat_attrs[VA_STAT_TX_KEPT].attr,
+	&va_stat_attrs[VA_STAT_TX_DROPPED].attr,
+	&va_stat_attrs[VA_STAT_TX_DROPPED_BYTES].attr,
 	&va_stat_attrs[VA_STAT_RX_MSGS].attr,
 	&va_stat_attrs[VA_STAT_RX_CHAINS].attr,
 	&va_stat_attrs[VA_STAT_RX_BYTES].attr,
@@ -958,6 +978,7 @@ static int va_dev_add(struct va_backend *be, unsigned int index)
 	vad->max_msg = vad->info.data_ring - 32;
 	vad->vdev.id.device = vad->info.device_id;
 	vad->vdev.id.vendor = vad->info.vendor_id;
+	vad->bl_size = tx_backlog;
 	ret = va_vq_alloc(vad);
 	if (ret)
 		goto free;
@@ -1544,6 +1565,11 @@ static int __init va_init(void)
 		pr_err("data_ring=%u: must be a multiple of 16 from %u to %u\n",
 		       data_ring, VIRTIO_ARGO_MIN_DATA_RING,
 		       (unsigned int)ARGO_RING_SIZE_MAX);
+		return -EINVAL;
+	}
+	if (tx_backlog > VA_TX_BACKLOG_MAX) {
+		pr_err("tx_backlog=%u: must be from 0 to %u\n", tx_backlog,
+		       VA_TX_BACKLOG_MAX);
 		return -EINVAL;
 	}
 	if (ctrl_port > U32_MAX - 1 - VIRTIO_ARGO_MAX_DEVICES) {

@@ -77,6 +77,9 @@ enum va_stat {
 	VA_STAT_TX_BYTES,	/* driver-readable bytes sent */
 	VA_STAT_TX_EAGAIN,	/* sends refused for a full ring */
 	VA_STAT_TX_EARLY,	/* chains completed at send (OUT_NOCOMP) */
+	VA_STAT_TX_KEPT,	/* chains copied to the backlog, completed */
+	VA_STAT_TX_DROPPED,	/* chains completed unsent: backlog full */
+	VA_STAT_TX_DROPPED_BYTES,	/* their bytes */
 	VA_STAT_RX_MSGS,	/* messages received on the data ring */
 	VA_STAT_RX_CHAINS,	/* chains completed to the driver */
 	VA_STAT_RX_BYTES,	/* device-written bytes received */
@@ -97,6 +100,7 @@ struct va_chain {
 	u16 ndesc;		/* flattened descriptors */
 	u32 out_len;		/* driver-readable bytes */
 	u32 in_len;		/* device-writable bytes */
+	u16 out_segs;		/* readable descriptors with bytes */
 	u32 done;		/* completion bytes received */
 	/* tentative state while a completion message is checked */
 	u32 chk_gen;
@@ -132,6 +136,38 @@ struct va_queue {
 struct va_started {
 	u16 queue;
 	u16 head;
+};
+
+/* A chain kept in the backlog: its readable bytes are in va_backlog.buf. */
+struct va_kept {
+	u16 queue;
+	u16 id;
+	u32 len;
+};
+
+/*
+ * A console's transmit chains that the backend's ring could not take: the
+ * driver waits for each with interrupts off (virtio_console's put_chars()),
+ * so the transport copies its bytes here and uses it at once.  Bytes and
+ * chains are rings, in the order the driver made the chains available; the
+ * kept chains are sent before any newer chain of the device.  Under
+ * va_device.lock.
+ */
+struct va_backlog {
+	u8 *buf;		/* size bytes; NULL: the device has none */
+	u32 size;
+	u32 head;		/* offset of the oldest kept byte */
+	u32 bytes;		/* bytes kept */
+	struct va_kept *kept;	/* nkept entries */
+	u32 nkept;
+	u32 first;		/* index of the oldest kept chain */
+	u32 n;			/* chains kept */
+	u32 sent;		/* bytes of the oldest chain already sent */
+	/* what the message being built takes, committed once it is sent */
+	u32 t_chains;		/* chains it ends */
+	u32 t_firsts;		/* chains it starts */
+	u32 t_sent;		/* sent, after it */
+	u32 t_bytes;		/* its bytes */
 };
 
 struct va_device {
@@ -179,6 +215,8 @@ struct va_device {
 	bool out_nocomp;
 	u32 early_n;
 	u32 tx_bytes_built;	/* its out bytes */
+	u32 bl_size;		/* backlog bytes to allocate (console) */
+	struct va_backlog bl;
 	struct kvec kv[ARGO_MAX_SEGS];
 
 	struct va_stats stats;

@@ -45,6 +45,12 @@
  * this bounds a kick's hypercalls, not its throughput.
  */
 #define VA_TX_BUDGET	16
+/*
+ * A backlog of N bytes keeps up to N / 64 chains: output written a few
+ * bytes at a time (an interactive shell's) is kept while bytes are left,
+ * for 8 bytes of bookkeeping per 64 bytes of backlog.
+ */
+#define VA_BL_BYTES_PER_CHAIN	64
 
 /* ------------------------------------------------------------------ */
 /* Walking one chain of the driver's ring                             */
@@ -156,7 +162,7 @@ static int va_chain_scan(struct va_device *vad, struct va_queue *q, u16 head,
 	struct va_walk w;
 	struct va_seg s;
 	u64 out = 0, in = 0;
-	u32 n = 0;
+	u32 n = 0, segs = 0;
 	int ret;
 
 	ret = va_walk_start(&w, vad, q, head);
@@ -164,10 +170,12 @@ static int va_chain_scan(struct va_device *vad, struct va_queue *q, u16 head,
 		return ret;
 	while ((ret = va_walk_next(&w, &s)) > 0) {
 		n++;
-		if (s.write)
+		if (s.write) {
 			in += s.len;
-		else
+		} else {
 			out += s.len;
+			segs += !!s.len;
+		}
 	}
 	if (ret)
 		return ret;
@@ -177,6 +185,7 @@ static int va_chain_scan(struct va_device *vad, struct va_queue *q, u16 head,
 	ch->ndesc = n;
 	ch->out_len = out;
 	ch->in_len = in;
+	ch->out_segs = segs;
 	return 0;
 }
 
@@ -236,6 +245,34 @@ static bool va_q_more(struct va_device *vad, struct va_queue *q)
 		return false;
 	}
 	return true;
+}
+
+/*
+ * The head of the next available chain (tentative cursor) in *@head: 1, 0
+ * if there is none, -EINVAL if the driver wrote a head out of range.
+ */
+static int va_q_peek(struct va_device *vad, struct va_queue *q, u16 *head)
+{
+	__virtio16 raw;
+
+	if (!va_q_more(vad, q))
+		return 0;
+	raw = READ_ONCE(q->vr.avail->ring[q->t_last_avail & (q->num - 1)]);
+	*head = virtio16_to_cpu(&vad->vdev, raw);
+	return *head < q->num ? 1 : -EINVAL;
+}
+
+/* Write a used entry for @head, to be published with va_rx_publish(). */
+static void va_use(struct va_device *vad, struct va_queue *q, u16 head,
+		   u32 written)
+{
+	struct virtio_device *vdev = &vad->vdev;
+	struct vring_used_elem *ue;
+
+	ue = &q->vr.used->ring[q->used_idx & (q->num - 1)];
+	WRITE_ONCE(ue->id, cpu_to_virtio32(vdev, head));
+	WRITE_ONCE(ue->len, cpu_to_virtio32(vdev, written));
+	q->used_idx++;
 }
 
 /*
@@ -305,6 +342,21 @@ static int va_chain_descs(struct va_device *vad, struct va_queue *q, u16 head,
 	return n == ndesc ? 0 : -EINVAL;
 }
 
+/* Complete the header of the message in recbuf; returns @nrec. */
+static int va_tx_header(struct va_device *vad, u32 nrec, u32 rec_used)
+{
+	struct virtio_argo_data *hdr = (struct virtio_argo_data *)vad->recbuf;
+
+	hdr->hdr.dev = cpu_to_le32(vad->handle);
+	hdr->hdr.tag = cpu_to_le32(vad->session);
+	hdr->nrec = cpu_to_le16(nrec);
+	hdr->reserved = 0;
+	hdr->data_off = cpu_to_le32(sizeof(*hdr) + rec_used);
+	vad->kv[0].iov_base = vad->recbuf;
+	vad->kv[0].iov_len = sizeof(*hdr) + rec_used;
+	return nrec;
+}
+
 /*
  * Build one DATA_REQ from the tentative cursors: as many records as fit in
  * the backend's largest message and in 8 iovs.  Returns the number of
@@ -336,16 +388,12 @@ static int va_tx_build(struct va_device *vad, unsigned int *niov)
 			int ret;
 
 			if (!q->t_cur_active) {
-				__virtio16 raw;
-				u16 slot;
-
-				if (!va_q_more(vad, q))
+				ret = va_q_peek(vad, q, &head);
+				if (ret <= 0) {
+					if (ret)
+						return ret;
 					break;
-				slot = q->t_last_avail & (q->num - 1);
-				raw = READ_ONCE(q->vr.avail->ring[slot]);
-				head = virtio16_to_cpu(&vad->vdev, raw);
-				if (head >= q->num)
-					return -EINVAL;
+				}
 				ch = &q->chains[head];
 				/* In flight, or twice in this message. */
 				if (ch->in_flight || ch->tx_gen == vad->tx_gen)
@@ -366,6 +414,18 @@ static int va_tx_build(struct va_device *vad, unsigned int *niov)
 			    used > vad->max_msg)
 				goto full;
 			room = vad->max_msg - used;
+			/*
+			 * With a backlog, a chain the driver waits for goes
+			 * whole or not at all: the rest of a half-sent one
+			 * could be neither kept nor dropped.
+			 */
+			if (first && vad->bl.buf && !ch->in_len &&
+			    (ch->out_len > room ||
+			     *niov + ch->out_segs > ARGO_MAX_SEGS)) {
+				if (nrec)
+					goto full;
+				return -EMSGSIZE;	/* to the backlog */
+			}
 			if (first ? ch->out_len : ch->out_len - q->t_cur_off) {
 				if (*niov == ARGO_MAX_SEGS || !room)
 					goto full;
@@ -426,15 +486,8 @@ static int va_tx_build(struct va_device *vad, unsigned int *niov)
 full:
 	if (!nrec)
 		return 0;
-	hdr->hdr.dev = cpu_to_le32(vad->handle);
-	hdr->hdr.tag = cpu_to_le32(vad->session);
-	hdr->nrec = cpu_to_le16(nrec);
-	hdr->reserved = 0;
-	hdr->data_off = cpu_to_le32(sizeof(*hdr) + rec_used);
-	vad->kv[0].iov_base = vad->recbuf;
-	vad->kv[0].iov_len = sizeof(*hdr) + rec_used;
 	vad->tx_bytes_built = data;
-	return nrec;
+	return va_tx_header(vad, nrec, rec_used);
 }
 
 static void va_tx_begin(struct va_device *vad)
@@ -454,6 +507,25 @@ static void va_tx_begin(struct va_device *vad)
 }
 
 /*
+ * Publish the used entries the kick path wrote on the queues of @touched;
+ * the interrupts the driver wants come from irq_work.
+ */
+static void va_publish_early(struct va_device *vad, u64 touched)
+{
+	unsigned int i;
+	u64 irq = 0;
+
+	for (i = 0; i < vad->nq; i++)
+		if ((touched & BIT_ULL(i)) &&
+		    va_rx_publish(vad, &vad->queues[i]))
+			irq |= BIT_ULL(i);
+	if (irq) {
+		vad->irq_pending |= irq;
+		queue_work(va_wq, &vad->irq_work);
+	}
+}
+
+/*
  * OUT_NOCOMP: the chains without writable bytes that this message ended
  * are used now, the hypervisor having copied their bytes; the backend
  * sends no completion for them.  A driver may wait for such a chain with
@@ -463,34 +535,22 @@ static void va_tx_begin(struct va_device *vad)
  */
 static void va_tx_complete_early(struct va_device *vad)
 {
-	struct virtio_device *vdev = &vad->vdev;
-	u64 touched = 0, irq = 0;
+	u64 touched = 0;
 	unsigned int i;
 
 	for (i = 0; i < vad->early_n; i++) {
 		struct va_started *e = &vad->early[i];
 		struct va_queue *q = &vad->queues[e->queue];
-		struct vring_used_elem *ue;
 
 		q->chains[e->head].in_flight = false;
 		WRITE_ONCE(vad->inflight, vad->inflight - 1);
 		if (!(touched & BIT_ULL(e->queue)))
 			q->old_used = q->used_idx;
 		touched |= BIT_ULL(e->queue);
-		ue = &q->vr.used->ring[q->used_idx & (q->num - 1)];
-		WRITE_ONCE(ue->id, cpu_to_virtio32(vdev, e->head));
-		WRITE_ONCE(ue->len, 0);
-		q->used_idx++;
+		va_use(vad, q, e->head, 0);
 		va_stat_inc(vad, VA_STAT_TX_EARLY);
 	}
-	for (i = 0; i < vad->nq; i++)
-		if ((touched & BIT_ULL(i)) &&
-		    va_rx_publish(vad, &vad->queues[i]))
-			irq |= BIT_ULL(i);
-	if (irq) {
-		vad->irq_pending |= irq;
-		queue_work(va_wq, &vad->irq_work);
-	}
+	va_publish_early(vad, touched);
 }
 
 static void va_tx_commit(struct va_device *vad)
@@ -518,6 +578,239 @@ static void va_tx_commit(struct va_device *vad)
 	}
 	if (vad->early_n)
 		va_tx_complete_early(vad);
+}
+
+/* ------------------------------------------------------------------ */
+/* The backlog: a console's output the backend's ring cannot take now */
+/* ------------------------------------------------------------------ */
+
+/*
+ * virtio_console's put_chars() (hvc) and its control messages wait for the
+ * device to use each transmit buffer, spinning with interrupts off or a
+ * spinlock held.  On a guest with one vCPU nothing else runs meanwhile:
+ * not tx_ready, not tx_work, not a backend sharing the vCPU.  So whenever
+ * the data path stops with such chains still available (the backend's
+ * ring is full, or a kick's budget is spent), their bytes are copied into
+ * the device's backlog and the chains are used at once; a chain that does
+ * not fit is used unsent and counted as dropped.  Kept chains are sent,
+ * oldest first, before any newer chain of the device, so the backend sees
+ * the output in order, with a gap where chains were dropped.  Only console
+ * devices under OUT_NOCOMP have a backlog: other drivers wait for ring
+ * space without spinning, and their requests must not be dropped.
+ */
+
+/* Copy @len bytes to the backlog's ring at @off bytes after its tail. */
+static void va_bl_put(struct va_backlog *bl, u32 off, const u8 *src, u32 len)
+{
+	u32 at = (bl->head + bl->bytes + off) % bl->size;
+	u32 n = min(len, bl->size - at);
+
+	memcpy(bl->buf + at, src, n);
+	memcpy(bl->buf, src + n, len - n);
+}
+
+/*
+ * Keep the chain at @head of queue @qi (scanned into @ch) in the backlog,
+ * or drop it if it does not fit.  Returns 0, or a negative errno if the
+ * chain changed under the walk (a driver bug: the device is then broken).
+ */
+static int va_bl_keep(struct va_device *vad, u16 qi, u16 head,
+		      struct va_chain *ch)
+{
+	struct va_backlog *bl = &vad->bl;
+	struct va_queue *q = &vad->queues[qi];
+	struct va_kept *k;
+	struct va_walk w;
+	struct va_seg s;
+	u32 off = 0;
+	int ret;
+
+	if (bl->n == bl->nkept || ch->out_len > bl->size - bl->bytes) {
+		va_stat_inc(vad, VA_STAT_TX_DROPPED);
+		va_stat_add(vad, VA_STAT_TX_DROPPED_BYTES, ch->out_len);
+		dev_warn_ratelimited(&vad->pdev->dev,
+				     "output of %u bytes dropped: backend domain %u takes none now and the backlog holds %u bytes in %u chains\n",
+				     ch->out_len, vad->be->domid, bl->bytes,
+				     bl->n);
+		return 0;
+	}
+	ret = va_walk_start(&w, vad, q, head);
+	if (ret)
+		return ret;
+	while ((ret = va_walk_next(&w, &s)) > 0 && !s.write) {
+		if (s.len > ch->out_len - off)
+			return -EINVAL;
+		va_bl_put(bl, off, s.ptr, s.len);
+		off += s.len;
+	}
+	if (ret < 0)
+		return ret;
+	if (off != ch->out_len)
+		return -EINVAL;
+	k = &bl->kept[(bl->first + bl->n) % bl->nkept];
+	k->queue = qi;
+	k->id = head;
+	k->len = off;
+	bl->n++;
+	bl->bytes += off;
+	va_stat_inc(vad, VA_STAT_TX_KEPT);
+	return 0;
+}
+
+/*
+ * The backend takes nothing more now: keep (or drop) every chain without
+ * writable bytes at the head of each queue, and use it.  A queue whose
+ * next chain has writable bytes keeps its order: the driver does not spin
+ * on that one, and it waits for tx_ready.  From the committed cursors.
+ */
+static void va_bl_spill(struct va_device *vad)
+{
+	u64 touched = 0;
+	unsigned int qi;
+
+	if (!vad->bl.buf || !vad->queues || vad->broken || vad->lost)
+		return;
+	va_tx_begin(vad);
+	for (qi = 0; qi < vad->nq; qi++) {
+		struct va_queue *q = &vad->queues[qi];
+		struct va_chain *ch;
+		u16 head;
+		int ret;
+
+		if (!q->vq || q->cur_active)
+			continue;
+		while ((ret = va_q_peek(vad, q, &head)) > 0) {
+			ch = &q->chains[head];
+			if (ch->in_flight) {
+				ret = -EBUSY;
+				break;
+			}
+			ret = va_chain_scan(vad, q, head, ch);
+			if (ret || ch->in_len)
+				break;
+			ret = va_bl_keep(vad, qi, head, ch);
+			if (ret)
+				break;
+			if (!(touched & BIT_ULL(qi)))
+				q->old_used = q->used_idx;
+			touched |= BIT_ULL(qi);
+			q->last_avail = ++q->t_last_avail;
+			va_use(vad, q, head, 0);
+		}
+		if (ret < 0) {
+			va_vq_break(vad, "invalid descriptor chain");
+			break;
+		}
+	}
+	va_publish_early(vad, touched);
+}
+
+/*
+ * Build one DATA_REQ from the oldest kept chains, as va_tx_build() does
+ * from the vrings: as many as fit in the backend's largest message, the
+ * last one perhaps split.  A kept chain is one readable descriptor of its
+ * bytes; its bytes, and so the message's, are contiguous in the backlog's
+ * ring: two iovs at most.  Returns the number of records.
+ */
+static int va_bl_build(struct va_device *vad, unsigned int *niov)
+{
+	struct virtio_argo_data *hdr = (struct virtio_argo_data *)vad->recbuf;
+	struct va_backlog *bl = &vad->bl;
+	u32 rec_used = 0, data = 0, nrec = 0, sent = bl->sent, n;
+	unsigned int i;
+
+	bl->t_chains = 0;
+	bl->t_firsts = 0;
+	for (i = 0; i < bl->n; i++) {
+		const struct va_kept *k = &bl->kept[(bl->first + i) % bl->nkept];
+		struct virtio_argo_chain *rec;
+		u32 need = sizeof(*rec), used;
+		u16 flags = 0;
+
+		if (!sent) {
+			flags |= VIRTIO_ARGO_CHAIN_FIRST;
+			need += sizeof(struct virtio_argo_desc);
+		}
+		used = sizeof(*hdr) + rec_used + need + data;
+		if (sizeof(*hdr) + rec_used + need > vad->rec_cap ||
+		    used > vad->max_msg)
+			break;
+		n = min(k->len - sent, vad->max_msg - used);
+		if (!n && k->len)
+			break;
+		if (sent + n == k->len)
+			flags |= VIRTIO_ARGO_CHAIN_LAST;
+		rec = (struct virtio_argo_chain *)
+		      (vad->recbuf + sizeof(*hdr) + rec_used);
+		rec->queue = cpu_to_le16(k->queue);
+		rec->flags = cpu_to_le16(flags);
+		rec->id = cpu_to_le16(k->id);
+		rec->ndesc = cpu_to_le16(sent ? 0 : 1);
+		rec->out_len = cpu_to_le32(k->len);
+		rec->in_len = 0;
+		rec->offset = cpu_to_le32(sent);
+		rec->len = cpu_to_le32(n);
+		if (!sent) {
+			struct virtio_argo_desc *d = (void *)(rec + 1);
+
+			d->len = cpu_to_le32(k->len);
+			d->flags = 0;
+		}
+		rec_used += need;
+		data += n;
+		nrec++;
+		bl->t_firsts += !sent;
+		if (!(flags & VIRTIO_ARGO_CHAIN_LAST)) {
+			sent += n;
+			break;
+		}
+		bl->t_chains++;
+		sent = 0;
+	}
+	if (!nrec)
+		return 0;
+	bl->t_sent = sent;
+	bl->t_bytes = data;
+	*niov = 1;
+	if (data) {
+		n = min(data, bl->size - bl->head);
+		vad->kv[1].iov_base = bl->buf + bl->head;
+		vad->kv[1].iov_len = n;
+		vad->kv[2].iov_base = bl->buf;
+		vad->kv[2].iov_len = data - n;
+		*niov = data > n ? 3 : 2;
+	}
+	vad->tx_bytes_built = data;
+	return va_tx_header(vad, nrec, rec_used);
+}
+
+/* The message va_bl_build() made was sent: forget what it carried. */
+static void va_bl_commit(struct va_device *vad)
+{
+	struct va_backlog *bl = &vad->bl;
+
+	va_stat_add(vad, VA_STAT_TX_CHAINS, bl->t_firsts);
+	bl->head = (bl->head + bl->t_bytes) % bl->size;
+	bl->bytes -= bl->t_bytes;
+	bl->first = (bl->first + bl->t_chains) % bl->nkept;
+	bl->n -= bl->t_chains;
+	bl->sent = bl->t_sent;
+}
+
+/* Empty the backlog (the backend lost or reset the device), counting it. */
+static void va_bl_clear(struct va_device *vad)
+{
+	struct va_backlog *bl = &vad->bl;
+
+	if (bl->n) {
+		va_stat_add(vad, VA_STAT_TX_DROPPED, bl->n);
+		va_stat_add(vad, VA_STAT_TX_DROPPED_BYTES, bl->bytes);
+	}
+	bl->head = 0;
+	bl->bytes = 0;
+	bl->first = 0;
+	bl->n = 0;
+	bl->sent = 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -552,8 +845,6 @@ static u8 *va_chain_in_byte(struct va_device *vad, struct va_queue *q,
 static void va_fail_chain(struct va_device *vad, struct va_queue *q,
 			  u16 head, u32 in_len)
 {
-	struct virtio_device *vdev = &vad->vdev;
-	struct vring_used_elem *ue;
 	u32 written = 0;
 
 	if (vad->info.device_id == VIRTIO_ID_BLOCK && in_len) {
@@ -564,10 +855,7 @@ static void va_fail_chain(struct va_device *vad, struct va_queue *q,
 			written = in_len;
 		}
 	}
-	ue = &q->vr.used->ring[q->used_idx & (q->num - 1)];
-	WRITE_ONCE(ue->id, cpu_to_virtio32(vdev, head));
-	WRITE_ONCE(ue->len, cpu_to_virtio32(vdev, written));
-	q->used_idx++;
+	va_use(vad, q, head, written);
 }
 
 /* Fail every chain in flight or available on @q; whether to interrupt. */
@@ -619,6 +907,7 @@ static void va_fail_locked(struct va_device *vad)
 	u64 irq = 0;
 
 	lockdep_assert_held(&vad->lock);
+	va_bl_clear(vad);
 	for (i = 0; i < vad->nq; i++)
 		if (vad->queues[i].vq && va_fail_queue(vad, &vad->queues[i]))
 			irq |= BIT_ULL(i);
@@ -671,8 +960,10 @@ void va_vq_fail_all(struct va_device *vad)
 }
 
 /*
- * Send what the driver made available, until done, the ring is full or the
- * budget is spent (tx_work then goes on).
+ * Send what the driver made available, the backlog's chains first, until
+ * done, the ring is full or the budget is spent (tx_work then goes on).
+ * When it stops with chains left, those the driver spins on go to the
+ * backlog.
  */
 static void va_tx(struct va_device *vad)
 {
@@ -682,14 +973,21 @@ static void va_tx(struct va_device *vad)
 
 	while (!vad->broken && !vad->tx_blocked && vad->queues) {
 		unsigned int niov;
+		bool kept;
 		int n, ret;
 
 		if (sent++ == VA_TX_BUDGET) {
 			queue_work(va_wq, &vad->tx_work);
-			return;
+			break;
 		}
 		va_tx_begin(vad);
-		n = va_tx_build(vad, &niov);
+		kept = vad->bl.n;
+		n = kept ? va_bl_build(vad, &niov) : va_tx_build(vad, &niov);
+		if (n == -EMSGSIZE) {
+			/* A chain to send whole that no message holds. */
+			va_bl_spill(vad);
+			continue;
+		}
 		if (n < 0) {
 			va_vq_break(vad, "invalid descriptor chain");
 			return;
@@ -704,7 +1002,7 @@ static void va_tx(struct va_device *vad)
 			/* Cursors stay as committed; tx_ready resumes. */
 			va_stat_inc(vad, VA_STAT_TX_EAGAIN);
 			vad->tx_blocked = true;
-			return;
+			break;
 		}
 		if (ret < 0) {
 			dev_err(&vad->pdev->dev,
@@ -715,11 +1013,16 @@ static void va_tx(struct va_device *vad)
 			va_backend_check(vad->be);
 			return;
 		}
-		va_tx_commit(vad);
+		if (kept) {
+			va_bl_commit(vad);
+		} else {
+			va_tx_commit(vad);
+			vad->tx_rr++;
+		}
 		va_stat_inc(vad, VA_STAT_TX_MSGS);
 		va_stat_add(vad, VA_STAT_TX_BYTES, vad->tx_bytes_built);
-		vad->tx_rr++;
 	}
+	va_bl_spill(vad);
 }
 
 bool va_vq_notify(struct virtqueue *vq)
@@ -1026,11 +1329,24 @@ int va_vq_alloc(struct va_device *vad)
 			     GFP_KERNEL);
 	vad->out_nocomp = vad->be->features & VIRTIO_ARGO_F_OUT_NOCOMP;
 	vad->queues = kcalloc(vad->nq, sizeof(*vad->queues), GFP_KERNEL);
-	if (!vad->recbuf || !vad->started || !vad->early || !vad->queues) {
-		va_vq_free(vad);
-		return -ENOMEM;
+	if (!vad->recbuf || !vad->started || !vad->early || !vad->queues)
+		goto nomem;
+	/* Only a console spins on its output (see va_bl_spill()). */
+	if (vad->info.device_id == VIRTIO_ID_CONSOLE && vad->out_nocomp &&
+	    vad->bl_size) {
+		struct va_backlog *bl = &vad->bl;
+
+		bl->size = vad->bl_size;
+		bl->nkept = max_t(u32, bl->size / VA_BL_BYTES_PER_CHAIN, 16);
+		bl->buf = kvmalloc(bl->size, GFP_KERNEL);
+		bl->kept = kvcalloc(bl->nkept, sizeof(*bl->kept), GFP_KERNEL);
+		if (!bl->buf || !bl->kept)
+			goto nomem;
 	}
 	return 0;
+nomem:
+	va_vq_free(vad);
+	return -ENOMEM;
 }
 
 void va_vq_free(struct va_device *vad)
@@ -1039,10 +1355,13 @@ void va_vq_free(struct va_device *vad)
 	kfree(vad->started);
 	kfree(vad->early);
 	kfree(vad->queues);
+	kvfree(vad->bl.buf);
+	kvfree(vad->bl.kept);
 	vad->recbuf = NULL;
 	vad->started = NULL;
 	vad->early = NULL;
 	vad->queues = NULL;
+	memset(&vad->bl, 0, sizeof(vad->bl));
 }
 
 /* Mirror @vq as queue @index (find_vqs, before DRIVER_OK). */
@@ -1081,6 +1400,7 @@ void va_vq_teardown(struct va_device *vad)
 
 	mutex_lock(&vad->rx_mutex);
 	spin_lock_irqsave(&vad->lock, flags);
+	va_bl_clear(vad);
 	for (i = 0; i < vad->nq; i++) {
 		chains[i] = vad->queues[i].chains;
 		memset(&vad->queues[i], 0, sizeof(vad->queues[i]));
@@ -1110,6 +1430,7 @@ void va_vq_reset(struct va_device *vad)
 	} while (!vad->session);
 	vad->broken = false;
 	WRITE_ONCE(vad->inflight, 0);
+	va_bl_clear(vad);
 	/* No callback after a reset, not even one failing chains before it. */
 	vad->irq_pending = 0;
 	for (i = 0; i < vad->nq; i++) {

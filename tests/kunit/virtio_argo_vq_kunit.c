@@ -14,6 +14,9 @@
  *   virtio_argo_vq_comp     DATA_COMP messages: applied exactly, or dropped
  *                           whole when malformed; interrupt suppression
  *   virtio_argo_vq_session  va_vq_fail_all() and va_vq_reset()
+ *   virtio_argo_vq_backlog  a console's output the backend's ring cannot
+ *                           take: kept and used at once, or dropped and
+ *                           counted; sent in order once there is room
  *
  * The fixture (vt_setup()) does for one device what main.c does:
  *  - a struct va_device built by hand, with VIRTIO_F_VERSION_1 (and, unless
@@ -85,6 +88,8 @@ struct vt_cfg {
 	u32 be_ring;		/* the backend's data ring, bytes */
 	u32 max_msg;		/* 0: what the hypervisor says */
 	u64 features;		/* ring features besides VERSION_1 */
+	u32 proto;		/* protocol features the backend accepted */
+	u32 backlog;		/* tx_backlog, bytes */
 };
 
 static const struct vt_cfg vt_default = {
@@ -235,6 +240,8 @@ static struct vt_ctx *vt_setup(struct kunit *test, const struct vt_cfg *cfg)
 	vad->info.data_port = VT_BE_PORT;
 	vad->info.data_ring = cfg->be_ring;
 	vad->data_port = VT_FE_PORT;
+	c->be.features = cfg->proto;
+	vad->bl_size = cfg->backlog;
 
 	ecfg.domain = VT_DOM_BE;
 	ecfg.port = VT_BE_PORT;
@@ -2451,8 +2458,362 @@ static struct kunit_suite vt_session_suite = {
 	.test_cases = vt_session_cases,
 };
 
+/* ------------------------------------------------------------------ */
+/* The backlog                                                        */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A console as virtio_console drives it: queue 0 receives (writable
+ * chains), queue 1 transmits (readable only), OUT_NOCOMP accepted, the
+ * smallest data ring, an 8 KiB backlog.
+ */
+static const struct vt_cfg vt_console = {
+	.nq = 2,
+	.qsize = { 16, 32 },
+	.device_id = VIRTIO_ID_CONSOLE,
+	.be_ring = VT_SMALL_RING,
+	.features = BIT_ULL(VIRTIO_RING_F_INDIRECT_DESC),
+	.proto = VIRTIO_ARGO_F_OUT_NOCOMP,
+	.backlog = 8192,
+};
+
+#define VT_TXQ	1
+
+/* A transmit buffer of @len bytes at descriptor @head, made available. */
+static struct vt_seg vt_out(struct vt_ctx *c, u16 head, u32 len, u8 seed)
+{
+	struct vt_seg s = { vt_buf(c, len, seed), len, false };
+
+	vt_avail(c, VT_TXQ, vt_put_direct(c, VT_TXQ, head, &s, 1));
+	return s;
+}
+
+/*
+ * Fill the backend's ring: one transmit buffer of 14000 bytes, sent and
+ * used at once (OUT_NOCOMP), leaving no room for a message of 3000.
+ */
+static struct vt_seg vt_fill_ring(struct vt_ctx *c, u16 head)
+{
+	struct vt_seg s = vt_out(c, head, 14000, 0xf1);
+
+	KUNIT_EXPECT_TRUE(c->test, vt_kick(c, VT_TXQ));
+	KUNIT_EXPECT_EQ(c->test, vt_stat(c, VA_STAT_TX_EARLY), 1ULL);
+	KUNIT_EXPECT_FALSE(c->test, vt_tx_blocked(c));
+	return s;
+}
+
+/*
+ * The ring full, each transmit buffer is used the moment it is kicked
+ * (put_chars() spins until it is), its bytes kept; once the backend
+ * drains, the kept chains go, in the driver's order, each as one readable
+ * descriptor with exactly its bytes, before any newer chain.
+ */
+static void backlog_keeps_output_of_a_full_ring(struct kunit *test)
+{
+	struct vt_ctx *c = vt_setup(test, &vt_console);
+	struct vt_seg a, b, d, e;
+	unsigned int i;
+
+	a = vt_fill_ring(c, 0);
+	b = vt_out(c, 1, 3000, 1);
+	KUNIT_EXPECT_TRUE(test, vt_kick(c, VT_TXQ));
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_EAGAIN), 1ULL);
+	KUNIT_EXPECT_TRUE(test, vt_tx_blocked(c));
+	KUNIT_EXPECT_EQ(test, vt_used_idx(c, VT_TXQ), 2);
+	vt_expect_used(c, VT_TXQ, 1, 1, 0);
+	d = vt_out(c, 2, 2000, 2);
+	e = vt_out(c, 3, 1, 3);
+	KUNIT_EXPECT_TRUE(test, vt_kick(c, VT_TXQ));
+	KUNIT_EXPECT_EQ(test, vt_used_idx(c, VT_TXQ), 4);
+	vt_expect_used(c, VT_TXQ, 2, 2, 0);
+	vt_expect_used(c, VT_TXQ, 3, 3, 0);
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_KEPT), 3ULL);
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_DROPPED), 0ULL);
+	KUNIT_EXPECT_EQ(test, vt_inflight(c), 0U);
+	/* Blocked: the kicks sent nothing more. */
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_MSGS), 1ULL);
+
+	vt_pump(c, 4);
+	KUNIT_ASSERT_EQ(test, c->nrecs, 4U);
+	vt_expect_chain(c, 0, VT_TXQ, 0, &a, 1);
+	vt_expect_chain(c, 1, VT_TXQ, 1, &b, 1);
+	vt_expect_chain(c, 2, VT_TXQ, 2, &d, 1);
+	vt_expect_chain(c, 3, VT_TXQ, 3, &e, 1);
+	for (i = 1; i < 4; i++)
+		KUNIT_EXPECT_EQ(test, c->recs[i].flags, VT_FL);
+	/* The three kept chains in one message, after the ring drained. */
+	KUNIT_EXPECT_EQ(test, c->nmsgs, 2U);
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_CHAINS), 4ULL);
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_BYTES), 19001ULL);
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_EARLY), 1ULL);
+
+	/* Afterwards the next chain goes straight from the ring. */
+	a = vt_out(c, 1, 100, 4);
+	KUNIT_EXPECT_TRUE(test, vt_kick(c, VT_TXQ));
+	KUNIT_ASSERT_EQ(test, vt_drain(c), 1U);
+	vt_expect_chain(c, 4, VT_TXQ, 1, &a, 1);
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_KEPT), 3ULL);
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_EARLY), 2ULL);
+	KUNIT_EXPECT_EQ(test, vt_used_idx(c, VT_TXQ), 5);
+}
+
+/*
+ * A backlog that is full: a chain that does not fit is used unsent and
+ * counted, with its bytes; one that fits again later is kept.  What
+ * arrives is the driver's output in order, less the dropped chains.
+ */
+static void backlog_full_drops_and_counts(struct kunit *test)
+{
+	struct vt_ctx *c = vt_setup(test, &vt_console);
+	struct vt_seg b[6];
+	unsigned int i;
+
+	vt_fill_ring(c, 0);
+	/* 3000 + 3000 kept; 3000, 3000 and 2500 do not fit; 1000 does. */
+	b[0] = vt_out(c, 1, 3000, 1);
+	b[1] = vt_out(c, 2, 3000, 2);
+	b[2] = vt_out(c, 3, 3000, 3);
+	b[3] = vt_out(c, 4, 3000, 4);
+	b[4] = vt_out(c, 5, 2500, 5);
+	b[5] = vt_out(c, 6, 1000, 6);
+	KUNIT_EXPECT_TRUE(test, vt_kick(c, VT_TXQ));
+	KUNIT_EXPECT_EQ(test, vt_used_idx(c, VT_TXQ), 7);
+	for (i = 0; i < 6; i++)
+		vt_expect_used(c, VT_TXQ, i + 1, i + 1, 0);
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_KEPT), 3ULL);
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_DROPPED), 3ULL);
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_DROPPED_BYTES), 8500ULL);
+
+	vt_pump(c, 4);
+	KUNIT_ASSERT_EQ(test, c->nrecs, 4U);
+	vt_expect_chain(c, 1, VT_TXQ, 1, &b[0], 1);
+	vt_expect_chain(c, 2, VT_TXQ, 2, &b[1], 1);
+	vt_expect_chain(c, 3, VT_TXQ, 6, &b[5], 1);
+	for (i = 3; i <= 5; i++)
+		KUNIT_EXPECT_EQ(test, vt_count_first(c, VT_TXQ, i), 0U);
+	KUNIT_EXPECT_EQ(test, vt_inflight(c), 0U);
+}
+
+/*
+ * A transmit buffer no message can hold whole (more bytes than the
+ * largest message, or more descriptors than a send's iovs) is never sent
+ * half from the driver's ring: it is kept, used at once, and sent in
+ * pieces from the backlog; a buffer made available meanwhile follows it.
+ */
+static void backlog_carries_chains_larger_than_a_message(struct kunit *test)
+{
+	struct vt_cfg cfg = vt_console;
+	struct vt_seg l, m[10], flat, n;
+	struct vt_ctx *c;
+	unsigned int i, r;
+	u8 *cat;
+
+	cfg.backlog = 65536;
+	c = vt_setup(test, &cfg);
+	l = vt_out(c, 0, 40000, 1);
+	KUNIT_EXPECT_TRUE(test, vt_kick(c, VT_TXQ));
+	KUNIT_EXPECT_EQ(test, vt_used_idx(c, VT_TXQ), 1);
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_KEPT), 1ULL);
+	KUNIT_EXPECT_TRUE(test, vt_tx_blocked(c));
+
+	cat = vt_buf(c, 1000, 0);
+	for (i = 0; i < 10; i++) {
+		m[i] = (struct vt_seg){ vt_buf(c, 100, 10 + i), 100, false };
+		memcpy(cat + i * 100, m[i].buf, 100);
+	}
+	flat = (struct vt_seg){ cat, 1000, false };
+	vt_avail(c, VT_TXQ, vt_put_direct(c, VT_TXQ, 1, m, 10));
+	n = vt_out(c, 11, 100, 2);
+	KUNIT_EXPECT_TRUE(test, vt_kick(c, VT_TXQ));
+	KUNIT_EXPECT_EQ(test, vt_used_idx(c, VT_TXQ), 3);
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_KEPT), 3ULL);
+
+	vt_pump(c, 3);
+	r = vt_expect_chain(c, 0, VT_TXQ, 0, &l, 1);
+	KUNIT_EXPECT_GE(test, r, 3U);	/* 40000 bytes: three messages */
+	r = vt_expect_chain(c, r, VT_TXQ, 1, &flat, 1);
+	KUNIT_EXPECT_EQ(test, vt_expect_chain(c, r, VT_TXQ, 11, &n, 1),
+			c->nrecs);
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_BYTES), 41100ULL);
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_CHAINS), 3ULL);
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_DROPPED), 0ULL);
+}
+
+/*
+ * A chain with writable bytes is not the driver's to spin on: it waits
+ * for ring space in its queue's order, and so does a transmit buffer made
+ * available after it on the same queue; the other queue's output is kept.
+ */
+static void backlog_leaves_writable_chains_in_order(struct kunit *test)
+{
+	struct vt_ctx *c = vt_setup(test, &vt_console);
+	struct vt_seg w[2], x, y;
+
+	vt_fill_ring(c, 0);
+	w[0] = (struct vt_seg){ vt_buf(c, 4000, 1), 4000, false };
+	w[1] = (struct vt_seg){ vt_wbuf(c, 64), 64, true };
+	vt_avail(c, 0, vt_put_direct(c, 0, 0, w, 2));
+	x = (struct vt_seg){ vt_buf(c, 50, 2), 50, false };
+	vt_avail(c, 0, vt_put_direct(c, 0, 2, &x, 1));
+	y = vt_out(c, 1, 60, 3);
+	KUNIT_EXPECT_TRUE(test, vt_kick(c, 0));
+	KUNIT_EXPECT_TRUE(test, vt_tx_blocked(c));
+	KUNIT_EXPECT_EQ(test, vt_used_idx(c, 0), 0);
+	KUNIT_EXPECT_EQ(test, vt_used_idx(c, VT_TXQ), 2);
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_KEPT), 1ULL);
+
+	vt_pump(c, 4);
+	/* The kept chain first, then queue 0's in its order. */
+	KUNIT_ASSERT_EQ(test, c->nrecs, 4U);
+	vt_expect_chain(c, 1, VT_TXQ, 1, &y, 1);
+	vt_expect_chain(c, 2, 0, 0, w, 2);
+	vt_expect_chain(c, 3, 0, 2, &x, 1);
+	KUNIT_EXPECT_TRUE(test, vt_in_flight(c, 0, 0));
+	KUNIT_EXPECT_EQ(test, vt_used_idx(c, 0), 1);
+}
+
+/*
+ * More to send than a kick's budget while the ring has room: the transmit
+ * buffers the kick did not send are kept and used, and tx_work sends them
+ * after the others.
+ */
+static void backlog_keeps_what_the_budget_leaves(struct kunit *test)
+{
+	const unsigned int nchains = VA_TX_BUDGET + 4;
+	const unsigned int nseg = ARGO_MAX_SEGS - 1;
+	struct vt_cfg cfg = vt_console;
+	unsigned int i, k, r = 0;
+	struct vt_seg *t, *flat;
+	struct vt_ctx *c;
+
+	cfg.be_ring = VT_BE_RING;
+	cfg.backlog = 65536;
+	c = vt_setup(test, &cfg);
+	t = kunit_kcalloc(test, nchains * nseg, sizeof(*t), GFP_KERNEL);
+	flat = kunit_kcalloc(test, nchains, sizeof(*flat), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, t);
+	KUNIT_ASSERT_NOT_NULL(test, flat);
+	/* Seven one-byte descriptors each: one chain fills a send's iovs. */
+	for (i = 0; i < nchains; i++) {
+		u8 *buf = vt_buf(c, nseg, i);
+
+		for (k = 0; k < nseg; k++)
+			t[i * nseg + k] = (struct vt_seg){ buf + k, 1, false };
+		flat[i] = (struct vt_seg){ buf, nseg, false };
+		vt_put_indirect(c, VT_TXQ, i, &t[i * nseg], nseg);
+		vt_avail(c, VT_TXQ, i);
+	}
+	KUNIT_EXPECT_TRUE(test, vt_kick(c, VT_TXQ));
+	KUNIT_EXPECT_EQ(test, vt_used_idx(c, VT_TXQ), nchains);
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_EARLY), VA_TX_BUDGET + 0ULL);
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_KEPT), 4ULL);
+	vt_pump(c, nchains);
+	for (i = 0; i < VA_TX_BUDGET; i++)
+		r = vt_expect_chain(c, r, VT_TXQ, i, &t[i * nseg], nseg);
+	for (; i < nchains; i++)
+		r = vt_expect_chain(c, r, VT_TXQ, i, &flat[i], 1);
+	KUNIT_EXPECT_EQ(test, r, c->nrecs);
+}
+
+/* Keep 3000 and 100 bytes behind a full ring. */
+static void vt_keep_two(struct vt_ctx *c)
+{
+	vt_fill_ring(c, 0);
+	vt_out(c, 1, 3000, 1);
+	vt_out(c, 2, 100, 2);
+	KUNIT_EXPECT_TRUE(c->test, vt_kick(c, VT_TXQ));
+	KUNIT_ASSERT_EQ(c->test, vt_stat(c, VA_STAT_TX_KEPT), 2ULL);
+	KUNIT_ASSERT_EQ(c->test, vt_used_idx(c, VT_TXQ), 3);
+}
+
+/* The backend is lost: what was kept is dropped, and counted. */
+static void backlog_dropped_when_the_backend_is_lost(struct kunit *test)
+{
+	struct vt_ctx *c = vt_setup(test, &vt_console);
+
+	vt_keep_two(c);
+	va_vq_fail_all(c->vad);
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_DROPPED), 2ULL);
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_DROPPED_BYTES), 3100ULL);
+	vt_pump(c, 1);
+	KUNIT_EXPECT_EQ(test, c->nrecs, 1U);
+	KUNIT_EXPECT_EQ(test, vt_used_idx(c, VT_TXQ), 3);
+}
+
+/* A reset confirmed by the backend drops what the old session kept. */
+static void backlog_dropped_on_reset(struct kunit *test)
+{
+	struct vt_ctx *c = vt_setup(test, &vt_console);
+	struct vt_seg n;
+
+	vt_keep_two(c);
+	va_vq_reset(c->vad);
+	vt_ring_reinit(c, VT_TXQ);
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_DROPPED), 2ULL);
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_DROPPED_BYTES), 3100ULL);
+	vt_pump(c, 1);
+	KUNIT_EXPECT_EQ(test, c->nrecs, 1U);
+	/* The new session starts with an empty backlog. */
+	n = vt_out(c, 5, 10, 3);
+	KUNIT_EXPECT_TRUE(test, vt_kick(c, VT_TXQ));
+	KUNIT_ASSERT_EQ(test, vt_drain(c), 1U);
+	vt_expect_chain(c, 1, VT_TXQ, 5, &n, 1);
+	KUNIT_EXPECT_EQ(test, c->recs[1].session, c->vad->session);
+}
+
+/*
+ * Only a console under OUT_NOCOMP has a backlog: a network device's
+ * transmit buffer waits for ring space (its driver does not spin, and a
+ * packet must not be dropped for a slow backend), and so does a console's
+ * whose backend completes every chain itself.
+ */
+static void backlog_only_for_a_console_under_out_nocomp(struct kunit *test)
+{
+	struct vt_cfg cfg = vt_console;
+	struct vt_ctx *c;
+
+	cfg.device_id = VIRTIO_ID_NET;
+	c = vt_setup(test, &cfg);
+	KUNIT_EXPECT_NULL(test, c->vad->bl.buf);
+	vt_fill_ring(c, 0);
+	vt_out(c, 1, 3000, 1);
+	KUNIT_EXPECT_TRUE(test, vt_kick(c, VT_TXQ));
+	KUNIT_EXPECT_TRUE(test, vt_tx_blocked(c));
+	KUNIT_EXPECT_EQ(test, vt_used_idx(c, VT_TXQ), 1);
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_KEPT), 0ULL);
+	vt_pump(c, 2);
+	KUNIT_EXPECT_EQ(test, vt_used_idx(c, VT_TXQ), 2);
+	vt_exit(test);
+	test->priv = NULL;
+
+	cfg = vt_console;
+	cfg.proto = 0;
+	c = vt_setup(test, &cfg);
+	KUNIT_EXPECT_NULL(test, c->vad->bl.buf);
+}
+
+static struct kunit_case vt_backlog_cases[] = {
+	KUNIT_CASE(backlog_keeps_output_of_a_full_ring),
+	KUNIT_CASE(backlog_full_drops_and_counts),
+	KUNIT_CASE(backlog_carries_chains_larger_than_a_message),
+	KUNIT_CASE(backlog_leaves_writable_chains_in_order),
+	KUNIT_CASE(backlog_keeps_what_the_budget_leaves),
+	KUNIT_CASE(backlog_dropped_when_the_backend_is_lost),
+	KUNIT_CASE(backlog_dropped_on_reset),
+	KUNIT_CASE(backlog_only_for_a_console_under_out_nocomp),
+	{}
+};
+
+static struct kunit_suite vt_backlog_suite = {
+	.name = "virtio_argo_vq_backlog",
+	.suite_init = vt_suite_init,
+	.suite_exit = vt_suite_exit,
+	.exit = vt_exit,
+	.test_cases = vt_backlog_cases,
+};
+
 kunit_test_suites(&vt_req_suite, &vt_hostile_suite, &vt_flow_suite,
-		  &vt_comp_suite, &vt_session_suite);
+		  &vt_comp_suite, &vt_session_suite, &vt_backlog_suite);
 
 MODULE_DESCRIPTION("KUnit suites for virtio_argo's virtqueue mirror");
 MODULE_LICENSE("GPL");
