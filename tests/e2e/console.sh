@@ -15,8 +15,12 @@
 # feature OUT_NOCOMP; a line and 1 MiB written to hvc0 reach the client
 # unchanged, the transport having used every transmit buffer itself
 # (stats/tx_early) with no completion from the backend; 1 MiB sent by the
-# client comes back whole through an echo on hvc0, both ways at once; a
-# root login on hvc0 (agetty --autologin) runs a command the client types
+# client comes back whole through an echo on hvc0, both ways at once; 1 MiB
+# written to hvc0 in one unpaced write while the backend is stopped
+# (SIGSTOP) for several seconds ends meanwhile, with a heartbeat process
+# printing throughout, and once the backend goes on, what reaches the
+# client is that output less exactly the bytes the transport counted as
+# dropped (stats/tx_dropped_bytes), in order; a root login on hvc0 (agetty --autologin) runs a command the client types
 # and its output comes back; everything unloads; the backend exits 0 on
 # SIGTERM, with nothing logged above info, and removes its socket.  The
 # console must be clean (scripts/console-check.sh).
@@ -24,11 +28,11 @@
 # Output works because of OUT_NOCOMP: Linux's hvc console busy-waits,
 # interrupts off, for the device to use each transmit buffer, and in this
 # single-CPU kernel the backend, a process of the same kernel, never runs
-# meanwhile; the transport uses the buffer itself once sent.  Output is
-# written 2 KiB at a time with pauses: one write meeting a full data ring
-# still stops the machine (put_chars() then spins waiting for ring space
-# only the backend could make; see Documentation/virtio-argo.rst, Early
-# completion).
+# meanwhile; the transport uses the buffer itself once sent, or, when the
+# backend's ring is full, once it has copied it to the device's backlog or
+# dropped it (see Documentation/virtio-argo.rst, The backlog).  Where every
+# byte must arrive, output is written 2 KiB at a time with pauses, so that
+# the backend runs.
 #
 # Run by scripts/test.sh with VA_ROOT, VA_CACHE, VA_UML_DEBUG, VA_KODIR
 # and VA_OUT in the environment; alone, it builds what it needs:
@@ -56,6 +60,7 @@ cases=(
 	output_burst_larger_than_ring_reaches_socket
 	output_buffers_used_by_transport
 	both_ways_at_once
+	unpaced_output_backend_stopped
 	login_console_runs_a_command
 	drivers_and_transport_unload
 	backend_sigterm_exits_0

@@ -16,7 +16,8 @@
 # hvc console's put_chars() spins with interrupts off until the device has
 # used its transmit buffer, which the backend, a process of this
 # single-CPU kernel, could never do while it spins; with OUT_NOCOMP the
-# transport uses it itself once sent.  Bytes both ways go through hvc0 in
+# transport uses it itself once sent, or once kept in its backlog (or
+# dropped, counted) when the backend's ring is full.  Bytes both ways go through hvc0 in
 # raw mode (no echo, no newline translation); then a root login on hvc0
 # (agetty's autologin) runs a command sent through the socket.
 #
@@ -112,11 +113,11 @@ print("recv: got", len(got), "of", want, "bytes", flush=True)
 EOF
 
 # Output to hvc0 goes out at most $pace bytes per write, with a pause
-# after each: a write meeting a full data ring stalls this machine (the
-# transport's limit: put_chars() then spins, interrupts off, for a ring
-# only the backend, a process of this one CPU, could drain); a pause lets
-# the backend run.  2 KiB is one transmit buffer, a message well below the
-# 16 KiB ring.
+# after each, where every byte must arrive: the backend, a process of this
+# one CPU, drains its ring only when the writer pauses, and output that
+# meets a full ring and a full backlog (the transport's tx_backlog, 64 KiB)
+# is dropped, never waited for (unpaced_output_backend_stopped tests that).
+# 2 KiB is one transmit buffer, a message well below the 16 KiB ring.
 pace=2048
 
 # The guest writing: open hvc0 raw, write the file $1, close.
@@ -133,6 +134,73 @@ while off < len(data):
     time.sleep(0.002)
 os.close(fd)
 print("writer: wrote", off, "bytes", flush=True)
+EOF
+
+# The user's terminal, keeping what arrives: connect, append every byte
+# received to $2 as it comes, until the file $3 exists.
+cat >"$work/sink.py" <<'EOF'
+import os, socket, sys
+sock, out, stop = sys.argv[1:4]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sock)
+s.settimeout(0.2)
+with open(out, "wb", buffering=0) as f:
+    while not os.path.exists(stop):
+        try:
+            b = s.recv(65536)
+        except socket.timeout:
+            continue
+        if not b:
+            break
+        f.write(b)
+EOF
+
+# The guest writing without a pause: open hvc0 raw, write all of file $1
+# (the tty takes it a page at a time), close.
+cat >"$work/flood.py" <<'EOF'
+import os, sys, tty
+data = open(sys.argv[1], "rb").read()
+fd = os.open("/dev/hvc0", os.O_RDWR | os.O_NOCTTY)
+tty.setraw(fd)
+off = 0
+while off < len(data):
+    off += os.write(fd, data[off:])
+os.close(fd)
+print("flood: wrote", off, "bytes", flush=True)
+EOF
+
+# Whether file $2 is file $1 less some runs of bytes, and those runs add
+# up to $3 bytes.  $1's bytes are random, so each 64-byte window of $2
+# occurs in $1 once: where $2 leaves $1, its next window says where it
+# goes on.
+cat >"$work/gaps.py" <<'EOF'
+import sys
+src = open(sys.argv[1], "rb").read()
+got = open(sys.argv[2], "rb").read()
+dropped = int(sys.argv[3])
+i = j = 0
+gaps = []
+while i < len(got):
+    if j < len(src) and got[i] == src[j]:
+        i += 1
+        j += 1
+        continue
+    k = src.find(got[i:i + 64], j)
+    if k < 0:
+        sys.exit("byte %d of what arrived is not the output's next byte nor a later one" % i)
+    gaps.append((j, k - j))
+    j = k
+if j < len(src):
+    gaps.append((j, len(src) - j))
+lost = sum(n for _, n in gaps)
+prefix = not gaps or (len(gaps) == 1 and gaps[0][0] + gaps[0][1] == len(src))
+print("arrived %d of %d bytes in order, %d gaps of %d bytes in all%s" %
+      (len(got), len(src), len(gaps), lost,
+       ": a prefix of the output" if prefix else ""))
+for at, n in gaps[:10]:
+    print("  gap at byte %d: %d bytes" % (at, n))
+if lost != dropped:
+    sys.exit("%d bytes missing, the transport counted %d dropped" % (lost, dropped))
 EOF
 
 # The guest echoing: open hvc0 raw, say so in $3, write back every byte
@@ -247,7 +315,10 @@ vdev_of() {
 
 drivers_bind() {
 	local con rng cur
-	insmod "$kodir/virtio_argo.ko" domain=1 backend=0 data_ring=16384
+	# A backend stopped for seconds (unpaced_output_backend_stopped) is
+	# not one that hangs: no keepalive PING times out meanwhile.
+	insmod "$kodir/virtio_argo.ko" domain=1 backend=0 data_ring=16384 \
+		timeout_ms=600000
 	con=$(vdev_of 0x0003) rng=$(vdev_of 0x0004)
 	[[ -n $con && -n $rng ]] || fail "devices: $(ls /sys/bus/virtio/devices)"
 	va_modprobe virtio_console
@@ -385,6 +456,74 @@ stat_in() {
 	awk -v c="$1" '$1 == c { print $2 }' "$2"
 }
 
+# Counter $1 of the console device now.
+con_stat() {
+	cat "$(cat "$work/con.stats")/$1"
+}
+
+lines() {
+	wc -l <"$1"
+}
+
+# 1 MiB written to hvc0 in one unpaced write while the backend is stopped
+# (SIGSTOP) for several seconds: the write completes meanwhile, and a
+# heartbeat process goes on printing, so the guest never hangs on its
+# console; the data ring takes the first 16 KiB and the backlog 64 KiB,
+# the rest is dropped and counted.  Continued, the backend delivers what
+# was kept: what arrives is the output less the dropped bytes, in order.
+unpaced_output_backend_stopped() {
+	local n0 spid hpid d0 t0 hb0 hb1 got drop rc=0
+	python3 -c '
+import random, sys
+sys.stdout.buffer.write(random.Random(8).randbytes(int(sys.argv[1])))
+' "$burst" >"$work/flood"
+	n0=$(clients)
+	rm -f "$work/sink" "$work/sink.stop" "$work/hb"
+	python3 "$work/sink.py" "$sock" "$work/sink" "$work/sink.stop" &
+	spid=$!
+	wait_accepted $((n0 + 1))
+	(while :; do date +%s.%N; sleep 0.1; done) >"$work/hb" &
+	hpid=$!
+	d0=$(con_stat tx_dropped_bytes)
+	kill -STOP "$be_pid"
+	t0=$SECONDS
+	hb0=$(lines "$work/hb")
+	# The write ends while the backend is stopped: nothing waits for it.
+	timeout 300 python3 "$work/flood.py" "$work/flood" || rc=$?
+	if [[ $rc -ne 0 ]]; then
+		kill -CONT "$be_pid"
+		kill "$hpid" "$spid" 2>/dev/null
+		fail "the write to hvc0 did not end while the backend was stopped (exit $rc)"
+	fi
+	# The heartbeat goes on meanwhile, for at least 3 s of the stop.
+	while [[ $((SECONDS - t0)) -lt 3 ||
+		$(lines "$work/hb") -lt $((hb0 + 10)) ]]; do
+		sleep 0.2
+	done
+	hb1=$(lines "$work/hb")
+	kill -CONT "$be_pid"
+	echo "backend stopped $((SECONDS - t0)) s; heartbeat $((hb1 - hb0)) lines meanwhile"
+	kill "$hpid"
+	# Continued, the backend delivers everything that was not dropped.
+	for _ in $(seq 1200); do
+		got=$(stat -c %s "$work/sink")
+		drop=$(($(con_stat tx_dropped_bytes) - d0))
+		[[ $((got + drop)) -ge $burst ]] && break
+		sleep 0.1
+	done
+	touch "$work/sink.stop"
+	wait "$spid" || true
+	got=$(stat -c %s "$work/sink")
+	drop=$(($(con_stat tx_dropped_bytes) - d0))
+	echo "arrived $got, dropped $drop (tx_kept $(con_stat tx_kept), tx_dropped $(con_stat tx_dropped))"
+	dmesg | grep 'output of .* dropped' | tail -n 3 || true
+	[[ $((got + drop)) -eq $burst ]] ||
+		fail "arrived $got + dropped $drop bytes, not $burst"
+	python3 "$work/gaps.py" "$work/flood" "$work/sink" "$drop" ||
+		fail "what arrived is not the output less the dropped bytes"
+	case_note "arrived $got bytes, $drop dropped and counted"
+}
+
 # Over the burst the transport used its transmit buffers itself (tx_early,
 # one per write of $pace bytes at most) and the backend sent no completion
 # (no input meanwhile, so no chain completed at all), none malformed.
@@ -493,6 +632,7 @@ t_case output_burst_larger_than_ring_reaches_socket \
 	output_burst_larger_than_ring
 t_case output_buffers_used_by_transport output_used_by_transport
 t_case both_ways_at_once both_ways_at_once
+t_case unpaced_output_backend_stopped unpaced_output_backend_stopped
 t_case login_console_runs_a_command login_console
 t_case drivers_and_transport_unload drivers_unbind
 backend_sigterm_exits_0
