@@ -123,13 +123,21 @@ fio_verify() {
 		{ cat "$json"; fail "fio $name failed"; }
 }
 
+# sectors_written DISK: 512-byte sectors written to DISK (vdX) so far.
+sectors_written() {
+	local w
+	read -r _ _ _ _ _ _ w _ <"/sys/block/$1/stat"
+	echo "$w"
+}
+
 # A run time fio never reaches (s): fio_bg's jobs run until stopped.
 fio_forever=1000000
 
 # fio_bg NAME DISK [FIO OPTIONS]: fio in the background until fio_stop
 # ends it (or an error does: the removal cases), verifying random writes
 # unless told otherwise.  Cases run in subshells: the exit status goes to
-# $work/NAME.rc, the pid to $work/NAME.pid.
+# $work/NAME.rc, the pid to $work/NAME.pid, and the disk's sectors
+# written before it to $work/NAME.base (for fio_under_way).
 fio_bg() {
 	local name=$1 disk=$2
 	shift 2
@@ -137,6 +145,7 @@ fio_bg() {
 		--size=24M --verify=crc32c --verify_backlog=512 --do_verify=1 \
 		--verify_fatal=1
 	rm -f "$work/$name.rc" "$work/$name.pid"
+	sectors_written "$disk" >"$work/$name.base"
 	(
 		rc=0
 		fio --name="$name" --filename="/dev/$disk" --ioengine=libaio \
@@ -152,6 +161,27 @@ fio_bg() {
 		sleep 0.1
 	done
 	fail "fio $name did not start"
+}
+
+# fio_under_way NAME DISK KIB: wait (up to 120 s) until fio NAME, still
+# running, has had more than KIB KiB written to DISK: more than it can
+# keep in flight (block size times queue depth), so some of its writes
+# have completed and it has taken their completions.
+fio_under_way() {
+	local name=$1 disk=$2 kib=$3 base w
+	base=$(cat "$work/$name.base")
+	for _ in $(seq 1200); do
+		fio_running "$name" ||
+			{ cat "$cases/$name.out"; fail "fio on $disk ended"; }
+		w=$(($(sectors_written "$disk") - base))
+		if [[ $w -gt $((kib * 2)) ]]; then
+			echo "fio $name under way: $((w / 2)) KiB written to $disk"
+			return 0
+		fi
+		sleep 0.1
+	done
+	fio_stop "$name" || true
+	fail "fio on $disk: only $((w / 2)) KiB written after 120 s"
 }
 
 # fio_running NAME: true while it runs.
@@ -243,8 +273,8 @@ fio_a_starts() {
 	local a
 	read -r a _ <"$work/disks"
 	fio_bg fio_a "$a"
-	sleep 2
-	fio_running fio_a || { cat "$cases/fio_a.out"; fail "fio on A ended"; }
+	# 4 KiB at queue depth 16.
+	fio_under_way fio_a "$a" 64
 }
 
 # Added through the socket: it appears in the guest, at index 2.
@@ -300,8 +330,8 @@ remove_fails_io() {
 	local b
 	read -r _ b <"$work/disks"
 	fio_bg fio_b "$b" --rw=write --bs=1M --iodepth=4 --size=64M
-	sleep 3
-	fio_running fio_b || { cat "$cases/fio_b.out"; fail "fio on B ended"; }
+	# 1 MiB at queue depth 4.
+	fio_under_way fio_b "$b" 4096
 	show_io "$b" b
 	ctl remove b
 	fio_gone fio_b "$b" b
@@ -389,8 +419,8 @@ reload_removes() {
 	local d
 	d=$(cat "$work/disk_d")
 	fio_bg fio_d2 "$d" --rw=randwrite --bs=64k --iodepth=16 --size=24M
-	sleep 2
-	fio_running fio_d2 || { cat "$cases/fio_d2.out"; fail "fio on D ended"; }
+	# 64 KiB at queue depth 16.
+	fio_under_way fio_d2 "$d" 1024
 	show_io "$d" d
 	echo "# nothing any more" >"$conf"
 	kill -HUP "$be_pid"
