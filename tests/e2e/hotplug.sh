@@ -65,7 +65,7 @@ va_e2e_snapshot virtio-argo-backend/virtio-argo-backend \
 
 if [[ $prep_ok -eq 1 ]]; then
 	va_note "booting UML"
-	va_e2e_boot "$out/guest" 600 1G hotplug.sh \
+	va_e2e_boot "$out/guest" 1200 1G hotplug.sh \
 		"va_hotplug_e2e=1" "va_kodir=$snap" \
 		"va_backend=$snap/virtio-argo-backend" \
 		"va_ctl=$snap/virtio-argo-ctl"

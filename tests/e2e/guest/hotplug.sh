@@ -78,10 +78,10 @@ find_disk() {
 	return 0
 }
 
-# Wait up to $2 seconds (10) for the disk of serial $1: its name.
+# Wait up to $2 seconds (60) for the disk of serial $1: its name.
 wait_disk() {
 	local d
-	for _ in $(seq $((${2:-10} * 10))); do
+	for _ in $(seq $((${2:-60} * 10))); do
 		d=$(find_disk "$1")
 		[[ -n $d && -b /dev/$d ]] && { echo "$d"; return 0; }
 		sleep 0.1
@@ -89,10 +89,19 @@ wait_disk() {
 	return 1
 }
 
-# Wait up to $2 seconds (10) for the disk $1 (vdX) to be gone.
+# Wait up to $2 seconds (60) for the disk $1 (vdX) to be gone.
 wait_gone() {
-	for _ in $(seq $((${2:-10} * 10))); do
+	for _ in $(seq $((${2:-60} * 10))); do
 		[[ ! -e /sys/block/$1 && ! -e /dev/$1 ]] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# belog_wait PATTERN: wait up to 60 s for the backend to log PATTERN.
+belog_wait() {
+	for _ in $(seq 600); do
+		grep -q "$1" "$belog" && return 0
 		sleep 0.1
 	done
 	return 1
@@ -156,7 +165,7 @@ fio_bg() {
 		wait $! || rc=$?
 		echo "$rc" >"$work/$name.rc"
 	) &
-	for _ in $(seq 50); do
+	for _ in $(seq 300); do
 		[[ -s $work/$name.pid ]] && return 0
 		sleep 0.1
 	done
@@ -300,13 +309,14 @@ added_works() {
 }
 
 # fio_gone NAME DISK DEVICE: fio on a disk that was just removed ends
-# within 20 s with an error: EIO for the requests in flight (the backend
+# (within 60 s) with an error: EIO for the requests in flight (the backend
 # failed those it was receiving, the transport the others), or ENOSPC for
 # a write submitted once the disk had no size left.  When the backend
 # says it failed requests, the guest saw them fail with I/O errors.
 fio_gone() {
-	local name=$1 disk=$2 dev=$3 rc=0 err w failed
-	fio_wait "$name" 20 || rc=$?
+	local name=$1 disk=$2 dev=$3 rc=0 err w failed t0=$SECONDS
+	fio_wait "$name" 60 || rc=$?
+	echo "fio ended $((SECONDS - t0)) s after the removal"
 	read -r err w _ < <(fio_json "$cases/$name.json") || true
 	echo "fio on $disk: exit $rc, error ${err:-?}, written ${w:-?}"
 	cat "$cases/$name.out"
@@ -341,7 +351,7 @@ remove_fails_io() {
 removed_disappears() {
 	local b
 	read -r _ b <"$work/disks"
-	wait_gone "$b" 10 || fail "/dev/$b still there: $(ls /sys/block)"
+	wait_gone "$b" || fail "/dev/$b still there: $(ls /sys/block)"
 	[[ ! -e /sys/bus/platform/devices/virtio-argo.1 ]] ||
 		fail "virtio-argo.1 still there"
 	[[ -z $(find_disk hp-b) ]] || fail "a disk still has serial hp-b"
@@ -402,10 +412,7 @@ reload_rejected() {
 	echo "rng frontend=1" >>"$conf.new"
 	mv "$conf.new" "$conf"
 	kill -HUP "$be_pid"
-	for _ in $(seq 50); do
-		grep -q 'not reloaded' "$belog" && break
-		sleep 0.1
-	done
+	belog_wait 'not reloaded' || true
 	grep "$conf:2" "$belog" || fail "no error naming line 2"
 	grep 'not reloaded' "$belog" || fail "no 'not reloaded'"
 	after=$(ctl list)
@@ -425,7 +432,7 @@ reload_removes() {
 	echo "# nothing any more" >"$conf"
 	kill -HUP "$be_pid"
 	fio_gone fio_d2 "$d" d
-	wait_gone "$d" 10 || fail "/dev/$d still there"
+	wait_gone "$d" || fail "/dev/$d still there"
 	! ctl list | grep -q '^d ' || fail "d still listed"
 	grep 'reloaded: 0 added, 1 removed' "$belog" || fail "no reload line"
 }
@@ -438,10 +445,8 @@ frontend_gone_and_back() {
 	local c
 	rmmod virtio_blk
 	rmmod virtio_argo
-	for _ in $(seq 50); do
-		grep -q 'frontend 1: gone' "$belog" && break
-		sleep 0.1
-	done
+	# Its check of each frontend runs every second.
+	belog_wait 'frontend 1: gone' || true
 	grep 'frontend 1: gone' "$belog" || fail "the backend did not notice"
 	ctl list
 	! ctl list | grep -v 'state=waiting' | grep -q . ||
