@@ -476,8 +476,9 @@ sc_stats() {
 # The backend, the transport (short control timeouts, so that nothing it
 # asks a dead backend takes long; for "killed" a keepalive of a minute),
 # the disk (serial e2e-$sc), and fio writing to it from four jobs at queue
-# depth 32 each; still running once requests complete and sends have met
-# a full ring.
+# depth 32 each, without end (a run time it never reaches: the backend's
+# going ends it, sc_cleanup otherwise); still running once requests
+# complete and sends have met a full ring.
 sc_setup() {
 	local dev='' d ka=''
 	mkdir -p "$sc_dir"
@@ -508,7 +509,8 @@ sc_setup() {
 	echo "disk /dev/$dev on $d"
 	bg_run fio "$sc_dir/fio.out" fio --name="$sc" --filename="/dev/$dev" \
 		--ioengine=libaio --direct=1 --rw=randwrite --bsrange=4k-256k \
-		--iodepth=32 --numjobs=4 --size=256M --time_based --runtime=120 \
+		--iodepth=32 --numjobs=4 --size=256M \
+		--time_based --runtime=1000000 \
 		--output-format=json --output="$sc_dir/fio.json"
 	# Under way: requests complete, and sends have met a full ring (fio
 	# keeps many times the ring in flight).
@@ -551,8 +553,8 @@ gone_sigterm() {
 	[[ $rc -eq 0 ]] || fail "backend exit status $rc"
 }
 
-# fio ends within 20 s of the signal (it would run for more than 80 s
-# more), every job with an I/O error: EIO, or for "gone" also ENXIO or
+# fio ends within 20 s of the signal (it would run on until stopped),
+# every job with an I/O error: EIO, or for "gone" also ENXIO or
 # ENODEV (the disk may be on its way out).
 sc_fio_fails() {
 	local t0 rc
