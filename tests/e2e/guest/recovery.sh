@@ -449,8 +449,9 @@ EOF
 }
 
 # fio_load NAME SERIAL...: fio writing to the disks without end (random 4
-# KiB to 64 KiB, queue depth 16 per disk), in the background as NAME; once
-# each disk has completed 50 requests more, still running.
+# KiB to 64 KiB, queue depth 16 per disk; a run time it never reaches), in
+# the background as NAME, until the case's disruption fails it; once each
+# disk has completed 50 requests more (within 30 s), still running.
 fio_load() {
 	local name=$1 s i n ok=0 args=() before=()
 	shift
@@ -463,7 +464,7 @@ fio_load() {
 	done
 	bg_run "$name" "$cases/$name.out" fio --ioengine=libaio --direct=1 \
 		--rw=randwrite --bsrange=4k-64k --iodepth=16 --size=64M \
-		--time_based --runtime=120 \
+		--time_based --runtime=1000000 \
 		--output-format=json --output="$cases/$name.json" "${args[@]}"
 	for ((n = 0; n < 300 && !ok; n++)); do
 		nap 0.1
@@ -480,7 +481,10 @@ fio_load() {
 		stat_of "$s" rx_chains
 		echo "$s on ${PLAT[$s]}: $V requests completed"
 	done
-	[[ $ok -eq 1 ]] || fail "fio did not get going in 30 s"
+	if [[ $ok -ne 1 ]]; then
+		bg_kill "$name"
+		fail "fio did not get going in 30 s"
+	fi
 }
 
 # fio_fails NAME T0 MS [ERRNO]: fio NAME ends within MS of T0 (ms), with an
