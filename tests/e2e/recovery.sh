@@ -97,12 +97,14 @@ cases=(
 
 va_e2e_env recovery
 
-va_e2e_snapshot virtio-argo-backend/virtio-argo-backend
+va_e2e_snapshot virtio-argo-backend/virtio-argo-backend \
+	virtio-argo-backend/ctl/virtio-argo-ctl
 
 if [[ $prep_ok -eq 1 ]]; then
 	va_note "booting UML"
 	va_e2e_boot "$out/guest" 480 1G recovery.sh \
 		va_recovery=1 "va_kodir=$snap" \
-		"va_backend=$snap/virtio-argo-backend"
+		"va_backend=$snap/virtio-argo-backend" \
+		"va_ctl=$snap/virtio-argo-ctl"
 fi
 va_e2e_ktap "$out/guest" "${cases[@]}"

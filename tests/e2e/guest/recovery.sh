@@ -30,6 +30,7 @@
 #   va_recovery   1 (says this is the boot of recovery.sh)
 #   va_kodir      argo.ko and virtio_argo.ko, built for this kernel
 #   va_backend    the virtio-argo-backend binary
+#   va_ctl        the virtio-argo-ctl binary
 #
 # Results: $va_result/results.tsv, one line per case: "ok" or "not ok", a
 # tab, the case name, a tab, a note; each case's output in
@@ -54,6 +55,8 @@ va_e2e_guest_init recovery
 
 kodir=${va_kodir:?}
 backend=${va_backend:?}
+ctl_bin=${va_ctl:?}
+ctl_sock=$work/ctl.sock
 bg=$work/bg
 mnt=$work/mnt
 mkdir -p "$bg" "$mnt"
@@ -231,10 +234,11 @@ run_bounded() {
 
 # The backend: virtual domain 0, serving frontend domains 1 and 2 two
 # disks and an rng each, and domain 3 an rng (domain 3 is the forger of
-# forged_handles).  Each start is a new process with a name of its own
+# forged_handles); its control socket tells when it has done what it was
+# doing (backend_idle).  Each start is a new process with a name of its own
 # for bg_run (be1, be2, ...) and its own log (backend-1.log, ...);
 # $work/backend.cur names the current one.
-backend_args=(--domain 0 --log-level info
+backend_args=(--domain 0 --log-level info --control "$ctl_sock"
 	--blk "frontend=1,file=$work/f1d0.img,serial=f1d0"
 	--blk "frontend=1,file=$work/f1d1.img,serial=f1d1"
 	--rng frontend=1
@@ -308,6 +312,42 @@ backend_signal() {
 backend_wait() {
 	be_cur
 	bg_wait "$BE" "$1"
+}
+
+# backend_idle: the current backend answers "list" on its control socket
+# (within 30 s); the answer in $cases/list.out.  The backend is one
+# thread: the answer comes from its event loop once it has finished what
+# it was doing (e.g. on finding a frontend gone: logging it, then trying
+# its rings for that frontend again, each try a ring allocated and
+# freed).
+backend_idle() {
+	run_bounded list 30000 "$ctl_bin" --control "$ctl_sock" list ||
+		fail "the backend did not answer list"
+}
+
+# backend_settled MS: within MS, the current backend has found every
+# frontend gone (it looks every second) and is done with it: "list" says
+# every device is waiting for its frontend.  Its rings then stay as they
+# are until a frontend comes.
+backend_settled() {
+	local end l n waiting
+	now
+	end=$((NOW + $1))
+	while :; do
+		backend_idle
+		n=0 waiting=0
+		while IFS= read -r l; do
+			n=$((n + 1))
+			[[ $l == *' state=waiting '* ]] && waiting=$((waiting + 1))
+		done <"$cases/list.out"
+		[[ $n -gt 0 && $waiting -eq $n ]] && return 0
+		now
+		if [[ $NOW -ge $end ]]; then
+			cat "$cases/list.out"
+			fail "the backend did not find every frontend gone in $1 ms"
+		fi
+		nap 0.5
+	done
 }
 
 # scan: the devices now.  NPDEV parent devices, NLIVE and NLOST of them
@@ -1132,10 +1172,11 @@ load_loop() {
 	ensure_live
 	run_bounded rmmod0 "$bound_rmmod" rmmod virtio_argo ||
 		fail "first rmmod failed"
+	# The backend notices a frontend gone within a second and then
+	# registers or drops rings of its own: count once it is done with
+	# every frontend (domain 3's, the forger's, too).
+	backend_settled 60000
 	echo 3 >/proc/sys/vm/drop_caches
-	# The backend notices a frontend gone within a second and may then
-	# register or drop rings of its own: count once it has settled.
-	sleep 3
 	argo_vmalloc >"$work/vmalloc.before"
 	slab_kb >"$work/slab.before"
 	echo "before: argo vmalloc $(cat "$work/vmalloc.before"), slab $(cat "$work/slab.before") kB"
@@ -1162,7 +1203,7 @@ load_loop() {
 # backend's rings), and the slab has not grown by 8 MiB (KASAN's
 # quarantine holds freed objects a while: only a gross leak shows).
 loop_clean() {
-	local v0 v1 s0 s1 d i
+	local v0 v1 s0 s1 d
 	! has /proc/modules 'virtio_argo ' || fail "virtio_argo loaded"
 	[[ ! -e /sys/module/virtio_argo ]] || fail "/sys/module/virtio_argo"
 	scan
@@ -1170,16 +1211,12 @@ loop_clean() {
 	d=(/sys/bus/virtio/devices/* /sys/block/vd*)
 	[[ ${#d[@]} -eq 0 ]] || fail "left: ${d[*]}"
 	[[ ${#RNGS[@]} -eq 0 ]] || fail "rngs left: ${RNGS[*]}"
+	# Counted as before the loop, once the backend is done with the last
+	# unload.
+	backend_settled 60000
 	echo 3 >/proc/sys/vm/drop_caches
 	get v0 "$work/vmalloc.before"
-	# Again after the backend has seen the last unload (its check runs
-	# every second): a leak never comes back to the count, a backend
-	# still busy with its own rings does within seconds.
-	for ((i = 0; i < 20; i++)); do
-		v1=$(argo_vmalloc)
-		[[ $v1 == "$v0" ]] && break
-		sleep 0.5
-	done
+	v1=$(argo_vmalloc)
 	get s0 "$work/slab.before"
 	s1=$(slab_kb)
 	echo "argo vmalloc (areas bytes): $v0 before, $v1 after"
