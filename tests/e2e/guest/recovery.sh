@@ -1121,7 +1121,7 @@ EOF
 # the backend's log, every device live, sector 0 of the victim's image
 # unchanged, and fio verifies on their disks.
 forged_handles() {
-	local h1 h2 n
+	local h1 h2 n i
 	ensure_live
 	be_cur
 	wc -l <"$BLOG" >"$work/forge.logline"
@@ -1133,7 +1133,14 @@ forged_handles() {
 	mark "$forge_mark"
 	run_bounded forge 60000 python3 "$work/forge.py" "$h1" "$h2" ||
 		fail "the forger saw a wrong answer"
-	nap 0.5
+	# The forger had the answers to its requests; the DATA_REQ it sent
+	# last the backend takes from its ring in its own time (within 30 s),
+	# and it is done with it once it answers on its control socket.
+	for ((i = 0; i < 300; i++)); do
+		has "$BLOG" 'malformed: DATA_REQ for device handle' && break
+		nap 0.1
+	done
+	backend_idle
 	get n "$work/forge.logline"
 	tail -n +"$((n + 1))" "$BLOG" >"$work/forge.backend.log"
 	cat "$work/forge.backend.log"
