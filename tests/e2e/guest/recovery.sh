@@ -256,18 +256,25 @@ be_cur() {
 
 # backend_prepare: the next backend, forked and waiting on a fifo to exec
 # (a fork and an exec take a few hundred ms here: quick_restart starts it
-# after a kill without either).
+# after a kill without either); returns once that bash runs (it says so
+# in $bg/beN.ready, within 30 s).
 backend_prepare() {
-	local n
+	local n i
 	get n "$work/backend.n"
 	n=$((n + 1))
 	echo "$n" >"$work/backend.n"
 	mkfifo "$bg/be$n.go"
 	# shellcheck disable=SC2016 # expanded by that bash
 	bg_run "be$n" "$va_result/backend-$n.log" bash -c \
-		'read -r _ <"$1" && shift && exec "$@"' _ "$bg/be$n.go" \
-		"$backend" "${backend_args[@]}"
+		': >"$2" && read -r _ <"$1" && shift 2 && exec "$@"' _ \
+		"$bg/be$n.go" "$bg/be$n.ready" "$backend" "${backend_args[@]}"
 	echo "be$n" >"$work/backend.next"
+	for ((i = 0; i < 3000; i++)); do
+		[[ -e $bg/be$n.ready ]] && return 0
+		bg_running "be$n" || break
+		nap 0.01
+	done
+	fail "backend $n not ready to start: $(cat "$va_result/backend-$n.log")"
 }
 
 # backend_go: the prepared backend runs; ready when it says it is serving
@@ -821,7 +828,6 @@ quick_restart() {
 		echo "$D" >"$work/quick.$s"
 	done
 	backend_prepare
-	nap 1
 	mark "$quick_mark"
 	now
 	t0=$NOW
