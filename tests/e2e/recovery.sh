@@ -102,7 +102,7 @@ va_e2e_snapshot virtio-argo-backend/virtio-argo-backend \
 
 if [[ $prep_ok -eq 1 ]]; then
 	va_note "booting UML"
-	va_e2e_boot "$out/guest" 480 1G recovery.sh \
+	va_e2e_boot "$out/guest" 1500 1G recovery.sh \
 		va_recovery=1 "va_kodir=$snap" \
 		"va_backend=$snap/virtio-argo-backend" \
 		"va_ctl=$snap/virtio-argo-ctl"
