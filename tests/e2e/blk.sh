@@ -99,7 +99,7 @@ for mode in default small; do
 	[[ $mode == small ]] && cases+=("${cases_killed[@]}")
 	if [[ $prep_ok -eq 1 ]]; then
 		va_note "booting UML: $mode rings"
-		va_e2e_boot "$out/$mode" 600 1G blk.sh "va_blk_mode=$mode" \
+		va_e2e_boot "$out/$mode" 900 1G blk.sh "va_blk_mode=$mode" \
 			"va_kodir=$snap" "va_backend=$snap/virtio-argo-backend" \
 			"va_fio_scale=${VA_FIO_SCALE:-1}"
 	else

@@ -127,7 +127,7 @@ cases=("${cases_pre[@]}" "${variants[@]}" "${cases_post[@]}")
 
 if [[ $prep_ok -eq 1 ]]; then
 	va_note "booting UML"
-	va_e2e_boot "$out/guest" 300 512M hostile.sh \
+	va_e2e_boot "$out/guest" 900 512M hostile.sh \
 		"va_kodir=$snap" "va_hostile=$snap/hostile_backend"
 fi
 va_e2e_ktap --worst "$out/guest" "${cases[@]}"

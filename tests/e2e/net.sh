@@ -77,7 +77,7 @@ echo "1..1"
 rc=0
 if [[ $prep_ok -eq 1 ]]; then
 	va_note "booting UML"
-	va_e2e_boot "$dir" 600 1G net.sh "va_kodir=$snap" \
+	va_e2e_boot "$dir" 1200 1G net.sh "va_kodir=$snap" \
 		"va_backend=$snap/virtio-argo-backend" \
 		"va_net_mib=${VA_NET_MIB:-100}"
 else
