@@ -407,6 +407,17 @@ backend_log_clean() {
 # status they leave in $sc_dir/NAME.rc.  sc_* say which scenario runs.
 sc='' sc_dir='' sc_log='' sc_mark=''
 
+# The bounds the scenarios check (ms): mostly work, for a machine ten
+# times slower than an idle one (with a CPU five times slower, in the
+# small rings' "gone": the backend's exit 8.8 s after SIGTERM, fio's end
+# 14 s after it, the read 6.4 s, rmmod 5.2 s), and all well below the
+# minute of "killed"'s keepalive, so that there only the argo core's
+# poll can end the waits in time.
+bound_exit=30000	# SIGTERM to exit: its stop (5 s at most), the flush
+bound_fio=40000		# the signal to fio's end
+bound_read=30000	# a later read, with its process's start and end
+bound_rmmod=40000	# rmmod virtio_argo
+
 scenario() { # NAME
 	sc=$1
 	sc_dir=$work/$1
@@ -537,15 +548,16 @@ sc_signal() {
 	kill "-$1" "$(cat "$sc_dir/backend.pid")"
 }
 
-# SIGTERM: the backend exits 0 within its stop time (at most 5 s for
-# completions the frontend does not take, then the flush).
+# SIGTERM: the backend exits 0 after its stop time (at most 5 s for
+# completions the frontend does not take, then the flush), within
+# bound_exit.
 gone_sigterm() {
 	local t0 rc
 	sc_signal TERM
 	t0=$(cat "$sc_dir/t_signal")
-	if ! bg_wait backend 10000; then
+	if ! bg_wait backend "$bound_exit"; then
 		bg_kill backend
-		fail "backend still running 10 s after SIGTERM"
+		fail "backend still running $bound_exit ms after SIGTERM"
 	fi
 	rc=$(cat "$sc_dir/backend.rc")
 	echo "backend exited $rc after $(($(now_ms) - t0)) ms"
@@ -553,7 +565,7 @@ gone_sigterm() {
 	[[ $rc -eq 0 ]] || fail "backend exit status $rc"
 }
 
-# fio ends within 20 s of the signal (it would run on until stopped),
+# fio ends within bound_fio of the signal (it would run on until stopped),
 # every job with an I/O error: EIO, or for "gone" also ENXIO or
 # ENODEV (the disk may be on its way out).
 sc_fio_fails() {
@@ -563,10 +575,10 @@ sc_fio_fails() {
 		bg_wait backend 10000 || fail "backend alive 10 s after SIGKILL"
 	fi
 	t0=$(cat "$sc_dir/t_signal")
-	if ! bg_wait fio $((t0 + 20000 - $(now_ms))); then
+	if ! bg_wait fio $((t0 + bound_fio - $(now_ms))); then
 		sc_stats
 		bg_kill fio
-		fail "fio still running 20 s after the signal"
+		fail "fio still running $bound_fio ms after the signal"
 	fi
 	rc=$(cat "$sc_dir/fio.rc")
 	echo "fio exited $rc $(($(now_ms) - t0)) ms after the signal"
@@ -602,17 +614,17 @@ sc_lost_logged() {
 	echo "found: $line"
 }
 
-# A read later fails within 10 s (it takes about 2 s to start and end a
-# process on a busy machine): with an I/O error, or for "gone", whose
+# A read later fails within bound_read (it takes about 2 s to start and
+# end a process on a busy machine): with an I/O error, or for "gone", whose
 # device the backend removed, because the disk is no more.
 sc_dd_fails() {
 	local t0 rc
 	t0=$(now_ms)
 	bg_run dd "$sc_dir/dd.out" dd if="/dev/$(sc_dev)" of=/dev/null bs=4k \
 		count=1 iflag=direct
-	if ! bg_wait dd 10000; then
+	if ! bg_wait dd "$bound_read"; then
 		bg_kill dd
-		fail "dd still running after 10 s"
+		fail "dd still running after $bound_read ms"
 	fi
 	rc=$(cat "$sc_dir/dd.rc")
 	echo "dd exited $rc after $(($(now_ms) - t0)) ms"
@@ -625,13 +637,14 @@ sc_dd_fails() {
 	fail "neither an I/O error nor a removed disk"
 }
 
-# The transport unloads within 15 s; the disk goes away.
+# The transport unloads within bound_rmmod; the disk goes away.
 sc_unloads() {
 	local t0 rc dev
 	dev=$(sc_dev)
 	t0=$(now_ms)
 	bg_run rmmod "$sc_dir/rmmod.out" rmmod virtio_argo
-	bg_wait rmmod 15000 || fail "rmmod virtio_argo still running after 15 s"
+	bg_wait rmmod "$bound_rmmod" ||
+		fail "rmmod virtio_argo still running after $bound_rmmod ms"
 	rc=$(cat "$sc_dir/rmmod.rc")
 	echo "rmmod exited $rc after $(($(now_ms) - t0)) ms"
 	cat "$sc_dir/rmmod.out"
