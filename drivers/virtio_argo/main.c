@@ -40,6 +40,7 @@
 #include <linux/module.h>
 #include <linux/platform_device.h>
 #include <linux/random.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
@@ -126,11 +127,11 @@ MODULE_PARM_DESC(data_ring, "Bytes of each device's completion ring");
  * A console's output that the backend's ring cannot take is copied here
  * rather than spun on (Documentation/virtio-argo.rst, The backlog).
  */
-#define VA_TX_BACKLOG_MAX	(16U << 20)
+#define VA_TX_BACKLOG_MAX	SZ_1M
 static uint tx_backlog = 64 * 1024;
 module_param(tx_backlog, uint, 0444);
 MODULE_PARM_DESC(tx_backlog,
-		 "Bytes of console output kept per device while the backend's ring is full, 0 to 16777216 (default 65536)");
+		 "Bytes of console output kept per device while the backend's ring is full, 0 to 1048576 (default 65536)");
 
 #define VA_CTRL_RING	(16 * 1024)
 

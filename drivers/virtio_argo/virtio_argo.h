@@ -129,6 +129,7 @@ struct va_queue {
 	/* completion side */
 	u16 used_idx;
 	u16 old_used;
+	u16 kept;		/* its chains in the backlog */
 	u32 rx_gen;
 	struct va_chain *chains;	/* num entries */
 };
@@ -138,11 +139,15 @@ struct va_started {
 	u16 head;
 };
 
-/* A chain kept in the backlog: its readable bytes are in va_backlog.buf. */
+/*
+ * A chain kept in the backlog: its readable bytes are in va_backlog.buf.
+ * Port 0's output joins the entry before it: @chains of the driver's.
+ */
 struct va_kept {
 	u16 queue;
 	u16 id;
 	u32 len;
+	u32 chains;
 };
 
 /*
@@ -197,6 +202,12 @@ struct va_device {
 	struct work_struct irq_work;
 	struct work_struct tx_work;	/* sends past a kick's budget */
 	struct work_struct break_work;	/* virtio_break_device() */
+	struct work_struct report_work;	/* what the kick path cannot print */
+	const char *break_why;	/* why the device broke, for break_work */
+	int tx_err;		/* a send's failure, for report_work */
+	bool bl_warn;		/* output dropped, for report_work */
+	bool tx_split;		/* the next chain may go in parts */
+	u16 big_q;		/* queue of a chain no message holds */
 	u32 tx_gen;		/* messages built, to catch a head twice */
 	u32 inflight;		/* chains sent and not completed */
 	u32 rx_progress;	/* completion messages taken */

@@ -14,9 +14,12 @@
  * copy on the way in), the used entry is published and the driver is
  * interrupted through the virtio core.
  *
- * The kick path may run in atomic context: it never sleeps.  A full
- * backend ring (-EAGAIN) stops it with the cursor kept, chain half sent
- * included; the core's tx_ready resumes it in process context.
+ * The kick path may run in atomic context: it never sleeps, and never
+ * prints (the device may be the kernel's console: a message would come
+ * back into this path).  A full backend ring (-EAGAIN) stops it with the
+ * cursor kept, chain half sent included; the core's tx_ready resumes it in
+ * process context.  A console's output is never left waiting: it goes to
+ * the backlog (below).
  *
  * Every index, length and flag read from the vring is checked before use:
  * the vring is the driver's, and a driver bug must end as a broken device,
@@ -46,11 +49,22 @@
  */
 #define VA_TX_BUDGET	16
 /*
- * A backlog of N bytes keeps up to N / 64 chains: output written a few
- * bytes at a time (an interactive shell's) is kept while bytes are left,
- * for 8 bytes of bookkeeping per 64 bytes of backlog.
+ * A backlog of N bytes lists up to N / 64 chains (12 bytes each): port 0's
+ * output joins one entry however it was written (the kernel's console
+ * writes 16 bytes at a time), so the list runs out only on control
+ * messages, 8 bytes each, which are never joined.
  */
 #define VA_BL_BYTES_PER_CHAIN	64
+/*
+ * The queues a console's driver spins on (virtio 1.2, 5.3.2): transmitq0,
+ * port 0's output (hvc0: put_chars()), and the control transmitq of a
+ * multiport device (__send_control_msg()).  Generic ports' writes wait
+ * for ring space without spinning and keep the ring's back-pressure.
+ */
+#define VA_CON_TXQ0		1
+#define VA_CON_CTRL_TXQ		3
+/* va_tx_build(): a chain no message holds whole, for va_bl_big(). */
+#define VA_TX_BIG		(-EMSGSIZE)
 
 /* ------------------------------------------------------------------ */
 /* Walking one chain of the driver's ring                             */
@@ -199,9 +213,8 @@ void va_vq_break(struct va_device *vad, const char *why)
 	lockdep_assert_held(&vad->lock);
 	if (vad->broken)
 		return;
-	dev_err(&vad->pdev->dev, "device broken: %s; backend domain %u\n",
-		why, vad->be->domid);
 	vad->broken = true;
+	vad->break_why = why;
 	queue_work(va_wq, &vad->break_work);
 }
 
@@ -210,7 +223,36 @@ static void va_break_work(struct work_struct *work)
 	struct va_device *vad = container_of(work, struct va_device,
 					     break_work);
 
+	dev_err(&vad->pdev->dev, "device broken: %s; backend domain %u\n",
+		READ_ONCE(vad->break_why), vad->be->domid);
 	virtio_break_device(&vad->vdev);
+}
+
+/* What the data path found, told from process context. */
+static void va_report_work(struct work_struct *work)
+{
+	struct va_device *vad = container_of(work, struct va_device,
+					     report_work);
+	atomic64_t *dropped = &vad->stats.c[VA_STAT_TX_DROPPED_BYTES];
+	unsigned long flags;
+	bool warn;
+	int err;
+
+	spin_lock_irqsave(&vad->lock, flags);
+	err = vad->tx_err;
+	warn = vad->bl_warn;
+	vad->tx_err = 0;
+	vad->bl_warn = false;
+	spin_unlock_irqrestore(&vad->lock, flags);
+	if (err)
+		dev_err(&vad->pdev->dev,
+			"sending a request to backend domain %u port %#x failed: %d; failing its requests\n",
+			vad->be->domid, vad->info.data_port, err);
+	if (warn)
+		dev_warn_ratelimited(&vad->pdev->dev,
+				     "console output dropped: backend domain %u takes none now and the backlog of %u bytes is full; %lld bytes dropped so far\n",
+				     vad->be->domid, vad->bl.size,
+				     (long long)atomic64_read(dropped));
 }
 
 /* ------------------------------------------------------------------ */
@@ -260,6 +302,12 @@ static int va_q_peek(struct va_device *vad, struct va_queue *q, u16 *head)
 	raw = READ_ONCE(q->vr.avail->ring[q->t_last_avail & (q->num - 1)]);
 	*head = virtio16_to_cpu(&vad->vdev, raw);
 	return *head < q->num ? 1 : -EINVAL;
+}
+
+/* Whether the driver spins on the chains of queue @qi (the backlog's). */
+static bool va_q_spins(struct va_device *vad, unsigned int qi)
+{
+	return vad->bl.buf && (qi == VA_CON_TXQ0 || qi == VA_CON_CTRL_TXQ);
 }
 
 /* Write a used entry for @head, to be published with va_rx_publish(). */
@@ -376,7 +424,8 @@ static int va_tx_build(struct va_device *vad, unsigned int *niov)
 		unsigned int qi = (vad->tx_rr + k) % vad->nq;
 		struct va_queue *q = &vad->queues[qi];
 
-		if (!q->vq)
+		/* A queue with chains kept sends them first. */
+		if (!q->vq || q->kept)
 			continue;
 		for (;;) {
 			struct virtio_argo_chain *rec;
@@ -415,16 +464,19 @@ static int va_tx_build(struct va_device *vad, unsigned int *niov)
 				goto full;
 			room = vad->max_msg - used;
 			/*
-			 * With a backlog, a chain the driver waits for goes
-			 * whole or not at all: the rest of a half-sent one
-			 * could be neither kept nor dropped.
+			 * A chain the driver spins on goes whole or not at
+			 * all: the rest of a half-sent one could be neither
+			 * kept nor dropped.  One that no message holds is
+			 * for va_bl_big().
 			 */
-			if (first && vad->bl.buf && !ch->in_len &&
+			if (first && !ch->in_len && va_q_spins(vad, qi) &&
+			    !vad->tx_split &&
 			    (ch->out_len > room ||
 			     *niov + ch->out_segs > ARGO_MAX_SEGS)) {
 				if (nrec)
 					goto full;
-				return -EMSGSIZE;	/* to the backlog */
+				vad->big_q = qi;
+				return VA_TX_BIG;
 			}
 			if (first ? ch->out_len : ch->out_len - q->t_cur_off) {
 				if (*niov == ARGO_MAX_SEGS || !room)
@@ -557,6 +609,7 @@ static void va_tx_commit(struct va_device *vad)
 {
 	unsigned int i;
 
+	vad->tx_split = false;
 	for (i = 0; i < vad->nq; i++) {
 		struct va_queue *q = &vad->queues[i];
 
@@ -593,11 +646,17 @@ static void va_tx_commit(struct va_device *vad)
  * ring is full, or a kick's budget is spent), their bytes are copied into
  * the device's backlog and the chains are used at once; a chain that does
  * not fit is used unsent and counted as dropped.  Kept chains are sent,
- * oldest first, before any newer chain of the device, so the backend sees
- * the output in order, with a gap where chains were dropped.  Only console
- * devices under OUT_NOCOMP have a backlog: other drivers wait for ring
- * space without spinning, and their requests must not be dropped.
+ * oldest first, before any newer chain of their queue, so the backend sees
+ * the output in order, with a gap where chains were dropped.  Only the
+ * queues a console's driver spins on have a backlog (va_q_spins()): other
+ * drivers wait for ring space without spinning, and their requests must
+ * not be dropped.
  */
+
+static bool va_bl_fits(const struct va_backlog *bl, u32 len)
+{
+	return bl->n < bl->nkept && len <= bl->size - bl->bytes;
+}
 
 /* Copy @len bytes to the backlog's ring at @off bytes after its tail. */
 static void va_bl_put(struct va_backlog *bl, u32 off, const u8 *src, u32 len)
@@ -611,27 +670,38 @@ static void va_bl_put(struct va_backlog *bl, u32 off, const u8 *src, u32 len)
 
 /*
  * Keep the chain at @head of queue @qi (scanned into @ch) in the backlog,
- * or drop it if it does not fit.  Returns 0, or a negative errno if the
- * chain changed under the walk (a driver bug: the device is then broken).
+ * or drop it if it does not fit; either way the driver has it back
+ * (va_bl_take()).  Port 0's output is a byte stream: a chain that follows
+ * another of that queue in the backlog joins it, unless the backend has
+ * that one's start already (its length is then fixed).  Returns 0, or a
+ * negative errno if the chain changed under the walk (a driver bug).
  */
 static int va_bl_keep(struct va_device *vad, u16 qi, u16 head,
 		      struct va_chain *ch)
 {
 	struct va_backlog *bl = &vad->bl;
 	struct va_queue *q = &vad->queues[qi];
-	struct va_kept *k;
+	struct va_kept *last = NULL, *k;
 	struct va_walk w;
 	struct va_seg s;
 	u32 off = 0;
 	int ret;
 
-	if (bl->n == bl->nkept || ch->out_len > bl->size - bl->bytes) {
+	if (bl->n) {
+		last = &bl->kept[(bl->first + bl->n - 1) % bl->nkept];
+		if (qi != VA_CON_TXQ0 || last->queue != qi ||
+		    (bl->n == 1 && bl->sent) ||
+		    last->len > VIRTIO_ARGO_MAX_CHAIN_BYTES - ch->out_len)
+			last = NULL;
+	}
+	if (last ? ch->out_len > bl->size - bl->bytes :
+	    !va_bl_fits(bl, ch->out_len)) {
 		va_stat_inc(vad, VA_STAT_TX_DROPPED);
 		va_stat_add(vad, VA_STAT_TX_DROPPED_BYTES, ch->out_len);
-		dev_warn_ratelimited(&vad->pdev->dev,
-				     "output of %u bytes dropped: backend domain %u takes none now and the backlog holds %u bytes in %u chains\n",
-				     ch->out_len, vad->be->domid, bl->bytes,
-				     bl->n);
+		if (!vad->bl_warn) {
+			vad->bl_warn = true;
+			queue_work(va_wq, &vad->report_work);
+		}
 		return 0;
 	}
 	ret = va_walk_start(&w, vad, q, head);
@@ -640,34 +710,65 @@ static int va_bl_keep(struct va_device *vad, u16 qi, u16 head,
 	while ((ret = va_walk_next(&w, &s)) > 0 && !s.write) {
 		if (s.len > ch->out_len - off)
 			return -EINVAL;
-		va_bl_put(bl, off, s.ptr, s.len);
+		if (s.len)
+			va_bl_put(bl, off, s.ptr, s.len);
 		off += s.len;
 	}
 	if (ret < 0)
 		return ret;
 	if (off != ch->out_len)
 		return -EINVAL;
-	k = &bl->kept[(bl->first + bl->n) % bl->nkept];
-	k->queue = qi;
-	k->id = head;
-	k->len = off;
-	bl->n++;
+	if (last) {
+		last->len += off;
+		last->chains++;
+	} else {
+		k = &bl->kept[(bl->first + bl->n) % bl->nkept];
+		k->queue = qi;
+		k->id = head;
+		k->len = off;
+		k->chains = 1;
+		bl->n++;
+		q->kept++;
+	}
 	bl->bytes += off;
 	va_stat_inc(vad, VA_STAT_TX_KEPT);
 	return 0;
 }
 
 /*
+ * Keep (or drop) the chain at the head of queue @qi, scanned, and use it;
+ * @touched collects the queues to publish.  Tentative cursor in, both
+ * cursors past it out.
+ */
+static int va_bl_take(struct va_device *vad, u16 qi, u16 head,
+		      struct va_chain *ch, u64 *touched)
+{
+	struct va_queue *q = &vad->queues[qi];
+	int ret;
+
+	ret = va_bl_keep(vad, qi, head, ch);
+	if (ret)
+		return ret;
+	if (!(*touched & BIT_ULL(qi)))
+		q->old_used = q->used_idx;
+	*touched |= BIT_ULL(qi);
+	q->last_avail = ++q->t_last_avail;
+	va_use(vad, q, head, 0);
+	return 0;
+}
+
+/*
  * The backend takes nothing more now: keep (or drop) every chain without
- * writable bytes at the head of each queue, and use it.  A queue whose
- * next chain has writable bytes keeps its order: the driver does not spin
- * on that one, and it waits for tx_ready.  From the committed cursors.
+ * writable bytes at the head of each queue the driver spins on, and use
+ * it.  A chain with writable bytes there keeps its place and waits for
+ * tx_ready, and so does what follows it.  From the committed cursors.
  */
 static void va_bl_spill(struct va_device *vad)
 {
 	u64 touched = 0;
 	unsigned int qi;
 
+	lockdep_assert_held(&vad->lock);
 	if (!vad->bl.buf || !vad->queues || vad->broken || vad->lost)
 		return;
 	va_tx_begin(vad);
@@ -677,7 +778,7 @@ static void va_bl_spill(struct va_device *vad)
 		u16 head;
 		int ret;
 
-		if (!q->vq || q->cur_active)
+		if (!q->vq || q->cur_active || !va_q_spins(vad, qi))
 			continue;
 		while ((ret = va_q_peek(vad, q, &head)) > 0) {
 			ch = &q->chains[head];
@@ -688,14 +789,9 @@ static void va_bl_spill(struct va_device *vad)
 			ret = va_chain_scan(vad, q, head, ch);
 			if (ret || ch->in_len)
 				break;
-			ret = va_bl_keep(vad, qi, head, ch);
+			ret = va_bl_take(vad, qi, head, ch, &touched);
 			if (ret)
 				break;
-			if (!(touched & BIT_ULL(qi)))
-				q->old_used = q->used_idx;
-			touched |= BIT_ULL(qi);
-			q->last_avail = ++q->t_last_avail;
-			va_use(vad, q, head, 0);
 		}
 		if (ret < 0) {
 			va_vq_break(vad, "invalid descriptor chain");
@@ -703,6 +799,40 @@ static void va_bl_spill(struct va_device *vad)
 		}
 	}
 	va_publish_early(vad, touched);
+}
+
+/*
+ * va_tx_build() found, at the head of queue big_q, a chain the driver
+ * spins on that no message holds whole: keep it alone, the ring being
+ * free; if the backlog cannot hold it either, let it go in parts from the
+ * driver's ring (tx_split), as any other chain.  Returns a negative errno
+ * if the chain is not the one va_tx_build() saw (a driver bug).
+ */
+static int va_bl_big(struct va_device *vad)
+{
+	u16 qi = vad->big_q, head;
+	struct va_queue *q = &vad->queues[qi];
+	struct va_chain *ch;
+	u64 touched = 0;
+	int ret;
+
+	va_tx_begin(vad);
+	ret = va_q_peek(vad, q, &head);
+	if (ret <= 0 || q->cur_active)
+		return -EINVAL;
+	ch = &q->chains[head];
+	if (ch->in_flight)
+		return -EBUSY;
+	ret = va_chain_scan(vad, q, head, ch);
+	if (ret || ch->in_len)
+		return ret ?: -EINVAL;
+	if (!va_bl_fits(&vad->bl, ch->out_len)) {
+		vad->tx_split = true;
+		return 0;
+	}
+	ret = va_bl_take(vad, qi, head, ch, &touched);
+	va_publish_early(vad, touched);
+	return ret;
 }
 
 /*
@@ -714,7 +844,6 @@ static void va_bl_spill(struct va_device *vad)
  */
 static int va_bl_build(struct va_device *vad, unsigned int *niov)
 {
-	struct virtio_argo_data *hdr = (struct virtio_argo_data *)vad->recbuf;
 	struct va_backlog *bl = &vad->bl;
 	u32 rec_used = 0, data = 0, nrec = 0, sent = bl->sent, n;
 	unsigned int i;
@@ -723,17 +852,17 @@ static int va_bl_build(struct va_device *vad, unsigned int *niov)
 	bl->t_firsts = 0;
 	for (i = 0; i < bl->n; i++) {
 		const struct va_kept *k = &bl->kept[(bl->first + i) % bl->nkept];
+		u32 need = sizeof(struct virtio_argo_chain), used;
 		struct virtio_argo_chain *rec;
-		u32 need = sizeof(*rec), used;
 		u16 flags = 0;
 
 		if (!sent) {
 			flags |= VIRTIO_ARGO_CHAIN_FIRST;
 			need += sizeof(struct virtio_argo_desc);
 		}
-		used = sizeof(*hdr) + rec_used + need + data;
-		if (sizeof(*hdr) + rec_used + need > vad->rec_cap ||
-		    used > vad->max_msg)
+		used = sizeof(struct virtio_argo_data) + rec_used + need + data;
+		if (sizeof(struct virtio_argo_data) + rec_used + need >
+		    vad->rec_cap || used > vad->max_msg)
 			break;
 		n = min(k->len - sent, vad->max_msg - used);
 		if (!n && k->len)
@@ -741,7 +870,7 @@ static int va_bl_build(struct va_device *vad, unsigned int *niov)
 		if (sent + n == k->len)
 			flags |= VIRTIO_ARGO_CHAIN_LAST;
 		rec = (struct virtio_argo_chain *)
-		      (vad->recbuf + sizeof(*hdr) + rec_used);
+		      (vad->recbuf + sizeof(struct virtio_argo_data) + rec_used);
 		rec->queue = cpu_to_le16(k->queue);
 		rec->flags = cpu_to_le16(flags);
 		rec->id = cpu_to_le16(k->id);
@@ -788,8 +917,11 @@ static int va_bl_build(struct va_device *vad, unsigned int *niov)
 static void va_bl_commit(struct va_device *vad)
 {
 	struct va_backlog *bl = &vad->bl;
+	unsigned int i;
 
 	va_stat_add(vad, VA_STAT_TX_CHAINS, bl->t_firsts);
+	for (i = 0; i < bl->t_chains; i++)
+		vad->queues[bl->kept[(bl->first + i) % bl->nkept].queue].kept--;
 	bl->head = (bl->head + bl->t_bytes) % bl->size;
 	bl->bytes -= bl->t_bytes;
 	bl->first = (bl->first + bl->t_chains) % bl->nkept;
@@ -797,15 +929,21 @@ static void va_bl_commit(struct va_device *vad)
 	bl->sent = bl->t_sent;
 }
 
-/* Empty the backlog (the backend lost or reset the device), counting it. */
+/*
+ * Empty the backlog, counting it (the backend lost or reset the device):
+ * a chain the backend had only in part is lost whole.
+ */
 static void va_bl_clear(struct va_device *vad)
 {
 	struct va_backlog *bl = &vad->bl;
+	unsigned int i;
 
-	if (bl->n) {
-		va_stat_add(vad, VA_STAT_TX_DROPPED, bl->n);
-		va_stat_add(vad, VA_STAT_TX_DROPPED_BYTES, bl->bytes);
-	}
+	for (i = 0; i < bl->n; i++)
+		va_stat_add(vad, VA_STAT_TX_DROPPED,
+			    bl->kept[(bl->first + i) % bl->nkept].chains);
+	va_stat_add(vad, VA_STAT_TX_DROPPED_BYTES, bl->bytes + bl->sent);
+	for (i = 0; vad->queues && i < vad->nq; i++)
+		vad->queues[i].kept = 0;
 	bl->head = 0;
 	bl->bytes = 0;
 	bl->first = 0;
@@ -947,15 +1085,17 @@ static void va_irq_work(struct work_struct *work)
 void va_vq_fail_all(struct va_device *vad)
 {
 	unsigned long flags;
+	bool was;
 
 	spin_lock_irqsave(&vad->lock, flags);
-	if (!vad->lost)
-		dev_err(&vad->pdev->dev,
-			"backend domain %u lost: failing the device's requests\n",
-			vad->be->domid);
+	was = vad->lost;
 	vad->lost = true;
 	va_fail_locked(vad);
 	spin_unlock_irqrestore(&vad->lock, flags);
+	if (!was)
+		dev_err(&vad->pdev->dev,
+			"backend domain %u lost: failing the device's requests\n",
+			vad->be->domid);
 	flush_work(&vad->irq_work);
 }
 
@@ -968,12 +1108,12 @@ void va_vq_fail_all(struct va_device *vad)
 static void va_tx(struct va_device *vad)
 {
 	unsigned int sent = 0;
+	bool kept = false;
 
 	lockdep_assert_held(&vad->lock);
 
 	while (!vad->broken && !vad->tx_blocked && vad->queues) {
 		unsigned int niov;
-		bool kept;
 		int n, ret;
 
 		if (sent++ == VA_TX_BUDGET) {
@@ -981,19 +1121,24 @@ static void va_tx(struct va_device *vad)
 			break;
 		}
 		va_tx_begin(vad);
-		kept = vad->bl.n;
+		/* The backlog and the other queues take turns. */
+		kept = vad->bl.n && !kept;
 		n = kept ? va_bl_build(vad, &niov) : va_tx_build(vad, &niov);
-		if (n == -EMSGSIZE) {
-			/* A chain to send whole that no message holds. */
-			va_bl_spill(vad);
-			continue;
+		if (n == VA_TX_BIG) {
+			/* Kept, or to go in parts: build again. */
+			if (!va_bl_big(vad))
+				continue;
+			n = -EINVAL;
 		}
 		if (n < 0) {
 			va_vq_break(vad, "invalid descriptor chain");
 			return;
 		}
-		if (!n)
+		if (!n) {
+			if (vad->bl.n)
+				continue;	/* the backlog's turn */
 			return;
+		}
 		va_stat_inc(vad, VA_STAT_TX_HYPERCALLS);
 		ret = argo_send(vad->data, vad->be->domid,
 				vad->info.data_port, VIRTIO_ARGO_T_DATA_REQ,
@@ -1005,9 +1150,8 @@ static void va_tx(struct va_device *vad)
 			break;
 		}
 		if (ret < 0) {
-			dev_err(&vad->pdev->dev,
-				"sending a request to backend domain %u port %#x failed: %d; failing its requests\n",
-				vad->be->domid, vad->info.data_port, ret);
+			vad->tx_err = ret;
+			queue_work(va_wq, &vad->report_work);
 			vad->lost = true;
 			va_fail_locked(vad);
 			va_backend_check(vad->be);
@@ -1319,6 +1463,7 @@ int va_vq_alloc(struct va_device *vad)
 	INIT_WORK(&vad->irq_work, va_irq_work);
 	INIT_WORK(&vad->tx_work, va_tx_work);
 	INIT_WORK(&vad->break_work, va_break_work);
+	INIT_WORK(&vad->report_work, va_report_work);
 	vad->rec_cap = min_t(u32, vad->max_msg, VA_REC_CAP);
 	vad->recbuf = kzalloc(vad->rec_cap, GFP_KERNEL);
 	vad->started_cap = vad->rec_cap / sizeof(struct virtio_argo_chain);
@@ -1452,4 +1597,5 @@ void va_vq_quiesce(struct va_device *vad)
 	cancel_work_sync(&vad->tx_work);
 	cancel_work_sync(&vad->break_work);
 	cancel_work_sync(&vad->irq_work);
+	cancel_work_sync(&vad->report_work);
 }

@@ -74,7 +74,7 @@
 #define VT_FE_RING	65536
 #define VT_BE_RING	65536
 #define VT_SMALL_RING	VIRTIO_ARGO_MIN_DATA_RING
-#define VT_MAX_Q	2
+#define VT_MAX_Q	6
 #define VT_MAX_MSGS	64
 #define VT_MAX_RECS	256
 #define VT_TIMEOUT	(5 * HZ)
@@ -2502,6 +2502,23 @@ static struct vt_seg vt_fill_ring(struct vt_ctx *c, u16 head)
 	return s;
 }
 
+/* One readable segment of @n segments' bytes, as the backlog joins them. */
+static struct vt_seg vt_cat(struct vt_ctx *c, const struct vt_seg *s,
+			    unsigned int n)
+{
+	struct vt_seg r = { NULL, 0, false };
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		r.len += s[i].len;
+	r.buf = vt_buf(c, r.len, 0);
+	for (i = 0, r.len = 0; i < n; i++) {
+		memcpy(r.buf + r.len, s[i].buf, s[i].len);
+		r.len += s[i].len;
+	}
+	return r;
+}
+
 /*
  * The ring full, each transmit buffer is used the moment it is kicked
  * (put_chars() spins until it is), its bytes kept; once the backend
@@ -2511,8 +2528,7 @@ static struct vt_seg vt_fill_ring(struct vt_ctx *c, u16 head)
 static void backlog_keeps_output_of_a_full_ring(struct kunit *test)
 {
 	struct vt_ctx *c = vt_setup(test, &vt_console);
-	struct vt_seg a, b, d, e;
-	unsigned int i;
+	struct vt_seg a, b, d, e, cat;
 
 	a = vt_fill_ring(c, 0);
 	b = vt_out(c, 1, 3000, 1);
@@ -2533,17 +2549,16 @@ static void backlog_keeps_output_of_a_full_ring(struct kunit *test)
 	/* Blocked: the kicks sent nothing more. */
 	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_MSGS), 1ULL);
 
-	vt_pump(c, 4);
-	KUNIT_ASSERT_EQ(test, c->nrecs, 4U);
+	/* Port 0's output: the three joined, one chain of their bytes. */
+	KUNIT_EXPECT_EQ(test, c->vad->bl.n, 1U);
+	cat = vt_cat(c, (struct vt_seg[]){ b, d, e }, 3);
+	vt_pump(c, 2);
+	KUNIT_ASSERT_EQ(test, c->nrecs, 2U);
 	vt_expect_chain(c, 0, VT_TXQ, 0, &a, 1);
-	vt_expect_chain(c, 1, VT_TXQ, 1, &b, 1);
-	vt_expect_chain(c, 2, VT_TXQ, 2, &d, 1);
-	vt_expect_chain(c, 3, VT_TXQ, 3, &e, 1);
-	for (i = 1; i < 4; i++)
-		KUNIT_EXPECT_EQ(test, c->recs[i].flags, VT_FL);
-	/* The three kept chains in one message, after the ring drained. */
+	vt_expect_chain(c, 1, VT_TXQ, 1, &cat, 1);
+	KUNIT_EXPECT_EQ(test, c->recs[1].flags, VT_FL);
 	KUNIT_EXPECT_EQ(test, c->nmsgs, 2U);
-	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_CHAINS), 4ULL);
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_CHAINS), 2ULL);
 	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_BYTES), 19001ULL);
 	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_EARLY), 1ULL);
 
@@ -2551,7 +2566,7 @@ static void backlog_keeps_output_of_a_full_ring(struct kunit *test)
 	a = vt_out(c, 1, 100, 4);
 	KUNIT_EXPECT_TRUE(test, vt_kick(c, VT_TXQ));
 	KUNIT_ASSERT_EQ(test, vt_drain(c), 1U);
-	vt_expect_chain(c, 4, VT_TXQ, 1, &a, 1);
+	vt_expect_chain(c, 2, VT_TXQ, 1, &a, 1);
 	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_KEPT), 3ULL);
 	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_EARLY), 2ULL);
 	KUNIT_EXPECT_EQ(test, vt_used_idx(c, VT_TXQ), 5);
@@ -2565,7 +2580,7 @@ static void backlog_keeps_output_of_a_full_ring(struct kunit *test)
 static void backlog_full_drops_and_counts(struct kunit *test)
 {
 	struct vt_ctx *c = vt_setup(test, &vt_console);
-	struct vt_seg b[6];
+	struct vt_seg b[6], kept;
 	unsigned int i;
 
 	vt_fill_ring(c, 0);
@@ -2584,21 +2599,20 @@ static void backlog_full_drops_and_counts(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_DROPPED), 3ULL);
 	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_DROPPED_BYTES), 8500ULL);
 
-	vt_pump(c, 4);
-	KUNIT_ASSERT_EQ(test, c->nrecs, 4U);
-	vt_expect_chain(c, 1, VT_TXQ, 1, &b[0], 1);
-	vt_expect_chain(c, 2, VT_TXQ, 2, &b[1], 1);
-	vt_expect_chain(c, 3, VT_TXQ, 6, &b[5], 1);
-	for (i = 3; i <= 5; i++)
+	/* What was kept, joined: the output less the dropped chains. */
+	kept = vt_cat(c, (struct vt_seg[]){ b[0], b[1], b[5] }, 3);
+	vt_pump(c, 2);
+	KUNIT_ASSERT_EQ(test, c->nrecs, 2U);
+	vt_expect_chain(c, 1, VT_TXQ, 1, &kept, 1);
+	for (i = 2; i <= 6; i++)
 		KUNIT_EXPECT_EQ(test, vt_count_first(c, VT_TXQ, i), 0U);
 	KUNIT_EXPECT_EQ(test, vt_inflight(c), 0U);
 }
 
 /*
- * A transmit buffer no message can hold whole (more bytes than the
- * largest message, or more descriptors than a send's iovs) is never sent
- * half from the driver's ring: it is kept, used at once, and sent in
- * pieces from the backlog; a buffer made available meanwhile follows it.
+ * A transmit buffer larger than the largest message, the ring being free,
+ * is kept alone and used at once, then sent in pieces from the backlog;
+ * buffers made available meanwhile, the ring full, follow it.
  */
 static void backlog_carries_chains_larger_than_a_message(struct kunit *test)
 {
@@ -2628,48 +2642,49 @@ static void backlog_carries_chains_larger_than_a_message(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, vt_used_idx(c, VT_TXQ), 3);
 	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_KEPT), 3ULL);
 
-	vt_pump(c, 3);
+	/*
+	 * The backend has l's start: m and n join each other, not l, and
+	 * go as one chain once l is whole.
+	 */
+	KUNIT_EXPECT_EQ(test, c->vad->bl.n, 2U);
+	flat = vt_cat(c, (struct vt_seg[]){ flat, n }, 2);
+	vt_pump(c, 2);
 	r = vt_expect_chain(c, 0, VT_TXQ, 0, &l, 1);
 	KUNIT_EXPECT_GE(test, r, 3U);	/* 40000 bytes: three messages */
-	r = vt_expect_chain(c, r, VT_TXQ, 1, &flat, 1);
-	KUNIT_EXPECT_EQ(test, vt_expect_chain(c, r, VT_TXQ, 11, &n, 1),
+	KUNIT_EXPECT_EQ(test, vt_expect_chain(c, r, VT_TXQ, 1, &flat, 1),
 			c->nrecs);
 	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_BYTES), 41100ULL);
-	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_CHAINS), 3ULL);
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_CHAINS), 2ULL);
 	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_DROPPED), 0ULL);
 }
 
 /*
  * A chain with writable bytes is not the driver's to spin on: it waits
  * for ring space in its queue's order, and so does a transmit buffer made
- * available after it on the same queue; the other queue's output is kept.
+ * available after it on the same queue.
  */
 static void backlog_leaves_writable_chains_in_order(struct kunit *test)
 {
 	struct vt_ctx *c = vt_setup(test, &vt_console);
-	struct vt_seg w[2], x, y;
+	struct vt_seg a, w[2], x;
 
-	vt_fill_ring(c, 0);
+	a = vt_fill_ring(c, 0);
 	w[0] = (struct vt_seg){ vt_buf(c, 4000, 1), 4000, false };
 	w[1] = (struct vt_seg){ vt_wbuf(c, 64), 64, true };
-	vt_avail(c, 0, vt_put_direct(c, 0, 0, w, 2));
-	x = (struct vt_seg){ vt_buf(c, 50, 2), 50, false };
-	vt_avail(c, 0, vt_put_direct(c, 0, 2, &x, 1));
-	y = vt_out(c, 1, 60, 3);
-	KUNIT_EXPECT_TRUE(test, vt_kick(c, 0));
+	vt_avail(c, VT_TXQ, vt_put_direct(c, VT_TXQ, 1, w, 2));
+	x = vt_out(c, 3, 50, 2);
+	KUNIT_EXPECT_TRUE(test, vt_kick(c, VT_TXQ));
 	KUNIT_EXPECT_TRUE(test, vt_tx_blocked(c));
-	KUNIT_EXPECT_EQ(test, vt_used_idx(c, 0), 0);
-	KUNIT_EXPECT_EQ(test, vt_used_idx(c, VT_TXQ), 2);
-	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_KEPT), 1ULL);
+	KUNIT_EXPECT_EQ(test, vt_used_idx(c, VT_TXQ), 1);
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_KEPT), 0ULL);
 
-	vt_pump(c, 4);
-	/* The kept chain first, then queue 0's in its order. */
-	KUNIT_ASSERT_EQ(test, c->nrecs, 4U);
-	vt_expect_chain(c, 1, VT_TXQ, 1, &y, 1);
-	vt_expect_chain(c, 2, 0, 0, w, 2);
-	vt_expect_chain(c, 3, 0, 2, &x, 1);
-	KUNIT_EXPECT_TRUE(test, vt_in_flight(c, 0, 0));
-	KUNIT_EXPECT_EQ(test, vt_used_idx(c, 0), 1);
+	vt_pump(c, 3);
+	KUNIT_ASSERT_EQ(test, c->nrecs, 3U);
+	vt_expect_chain(c, 0, VT_TXQ, 0, &a, 1);
+	vt_expect_chain(c, 1, VT_TXQ, 1, w, 2);
+	vt_expect_chain(c, 2, VT_TXQ, 3, &x, 1);
+	KUNIT_EXPECT_TRUE(test, vt_in_flight(c, VT_TXQ, 1));
+	KUNIT_EXPECT_EQ(test, vt_used_idx(c, VT_TXQ), 2);
 }
 
 /*
@@ -2704,15 +2719,218 @@ static void backlog_keeps_what_the_budget_leaves(struct kunit *test)
 		vt_avail(c, VT_TXQ, i);
 	}
 	KUNIT_EXPECT_TRUE(test, vt_kick(c, VT_TXQ));
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_EAGAIN), 0ULL);
 	KUNIT_EXPECT_EQ(test, vt_used_idx(c, VT_TXQ), nchains);
 	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_EARLY), VA_TX_BUDGET + 0ULL);
 	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_KEPT), 4ULL);
-	vt_pump(c, nchains);
+	/* The four kept ones joined: one chain, the first one's id. */
+	vt_pump(c, VA_TX_BUDGET + 1);
 	for (i = 0; i < VA_TX_BUDGET; i++)
 		r = vt_expect_chain(c, r, VT_TXQ, i, &t[i * nseg], nseg);
-	for (; i < nchains; i++)
-		r = vt_expect_chain(c, r, VT_TXQ, i, &flat[i], 1);
+	flat[0] = vt_cat(c, &flat[VA_TX_BUDGET], 4);
+	r = vt_expect_chain(c, r, VT_TXQ, VA_TX_BUDGET, &flat[0], 1);
 	KUNIT_EXPECT_EQ(test, r, c->nrecs);
+}
+
+/*
+ * More descriptors than a send's iovs, the ring free: the chain before it
+ * goes in a message of its own, then it is kept alone and sent as one
+ * descriptor of its bytes; nothing is refused by the ring.
+ */
+static void backlog_keeps_a_chain_of_too_many_descriptors(struct kunit *test)
+{
+	struct vt_ctx *c = vt_setup(test, &vt_console);
+	struct vt_seg p, m[10], flat;
+	unsigned int i;
+	u8 *cat;
+
+	p = vt_out(c, 0, 100, 1);
+	cat = vt_buf(c, 1000, 0);
+	for (i = 0; i < 10; i++) {
+		m[i] = (struct vt_seg){ vt_buf(c, 100, 10 + i), 100, false };
+		memcpy(cat + i * 100, m[i].buf, 100);
+	}
+	flat = (struct vt_seg){ cat, 1000, false };
+	vt_avail(c, VT_TXQ, vt_put_direct(c, VT_TXQ, 1, m, 10));
+	KUNIT_EXPECT_TRUE(test, vt_kick(c, VT_TXQ));
+	KUNIT_EXPECT_EQ(test, vt_used_idx(c, VT_TXQ), 2);
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_KEPT), 1ULL);
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_EAGAIN), 0ULL);
+	KUNIT_ASSERT_EQ(test, vt_drain(c), 2U);
+	KUNIT_ASSERT_EQ(test, c->nrecs, 2U);
+	vt_expect_chain(c, 0, VT_TXQ, 0, &p, 1);
+	vt_expect_chain(c, 1, VT_TXQ, 1, &flat, 1);
+	KUNIT_EXPECT_NE(test, c->recs[0].msg, c->recs[1].msg);
+}
+
+/*
+ * A chain larger than the backlog, the ring free: it is neither kept nor
+ * dropped but sent in parts from the driver's ring, as on any device.
+ */
+static void backlog_lets_a_chain_larger_than_itself_go_in_parts(struct kunit *test)
+{
+	struct vt_cfg cfg = vt_console;
+	struct vt_ctx *c;
+	struct vt_seg l;
+
+	cfg.backlog = 4096;
+	c = vt_setup(test, &cfg);
+	l = vt_out(c, 0, 40000, 1);
+	KUNIT_EXPECT_TRUE(test, vt_kick(c, VT_TXQ));
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_KEPT), 0ULL);
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_DROPPED), 0ULL);
+	KUNIT_EXPECT_TRUE(test, vt_q(c, VT_TXQ).cur_active);
+	vt_pump(c, 1);
+	KUNIT_EXPECT_GE(test, vt_expect_chain(c, 0, VT_TXQ, 0, &l, 1), 3U);
+	KUNIT_EXPECT_EQ(test, vt_used_idx(c, VT_TXQ), 1);
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_EARLY), 1ULL);
+}
+
+/*
+ * hvc0's output is a byte stream: small writes kept one after another,
+ * the same transmit buffer each time as put_chars() reuses it, join one
+ * entry of the backlog and arrive as one chain with all their bytes.
+ */
+static void backlog_joins_port0_output(struct kunit *test)
+{
+	struct vt_ctx *c = vt_setup(test, &vt_console);
+	struct vt_seg all, blk;
+	unsigned int i;
+	u8 *cat;
+
+	vt_fill_ring(c, 0);
+	blk = vt_out(c, 2, 3000, 0x42);
+	KUNIT_EXPECT_TRUE(test, vt_kick(c, VT_TXQ));
+	KUNIT_ASSERT_TRUE(test, vt_tx_blocked(c));
+	cat = vt_buf(c, 3000 + 40 * 16, 0);
+	memcpy(cat, blk.buf, 3000);
+	for (i = 0; i < 40; i++) {
+		struct vt_seg s = vt_out(c, 1, 16, i);
+
+		memcpy(cat + 3000 + i * 16, s.buf, 16);
+		KUNIT_EXPECT_TRUE(test, vt_kick(c, VT_TXQ));
+	}
+	KUNIT_EXPECT_EQ(test, vt_used_idx(c, VT_TXQ), 42);
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_KEPT), 41ULL);
+	KUNIT_EXPECT_EQ(test, c->vad->bl.n, 1U);
+	all = (struct vt_seg){ cat, 3000 + 40 * 16, false };
+	vt_pump(c, 2);
+	KUNIT_ASSERT_EQ(test, c->nrecs, 2U);
+	vt_expect_chain(c, 1, VT_TXQ, 2, &all, 1);
+}
+
+/*
+ * Only transmitq0 and the control transmitq have a backlog; control
+ * messages are never joined; a generic port's output (transmitq1, queue
+ * 5) waits for ring space.  Kept chains of one queue do not hold another
+ * queue back.
+ */
+static void backlog_only_on_the_queues_the_driver_spins_on(struct kunit *test)
+{
+	struct vt_cfg cfg = vt_console;
+	struct vt_seg a, c0, c1, g;
+	struct vt_ctx *c;
+
+	cfg.nq = 6;
+	cfg.qsize[2] = 8;
+	cfg.qsize[3] = 8;
+	cfg.qsize[4] = 8;
+	cfg.qsize[5] = 8;
+	c = vt_setup(test, &cfg);
+	a = vt_fill_ring(c, 0);
+	c0 = (struct vt_seg){ vt_buf(c, 8, 1), 8, false };
+	c1 = (struct vt_seg){ vt_buf(c, 8, 2), 8, false };
+	vt_avail(c, 3, vt_put_direct(c, 3, 0, &c0, 1));
+	vt_avail(c, 3, vt_put_direct(c, 3, 1, &c1, 1));
+	g = (struct vt_seg){ vt_buf(c, 3000, 3), 3000, false };
+	vt_avail(c, 5, vt_put_direct(c, 5, 0, &g, 1));
+	KUNIT_EXPECT_TRUE(test, vt_kick(c, 3));
+	KUNIT_EXPECT_EQ(test, vt_used_idx(c, 3), 2);
+	KUNIT_EXPECT_EQ(test, vt_used_idx(c, 5), 0);
+	KUNIT_EXPECT_EQ(test, c->vad->bl.n, 2U);
+	vt_pump(c, 4);
+	KUNIT_ASSERT_EQ(test, c->nrecs, 4U);
+	vt_expect_chain(c, 0, VT_TXQ, 0, &a, 1);
+	vt_expect_chain(c, 1, 3, 0, &c0, 1);
+	vt_expect_chain(c, 2, 3, 1, &c1, 1);
+	vt_expect_chain(c, 3, 5, 0, &g, 1);
+	KUNIT_EXPECT_EQ(test, vt_used_idx(c, 5), 1);
+}
+
+/* A full list of kept chains drops the next one, bytes left or not. */
+static void backlog_drops_when_out_of_entries(struct kunit *test)
+{
+	struct vt_cfg cfg = vt_console;
+	struct vt_ctx *c;
+	unsigned int i, nkept;
+
+	cfg.nq = 4;
+	cfg.qsize[2] = 8;
+	cfg.qsize[3] = 8;
+	c = vt_setup(test, &cfg);
+	nkept = c->vad->bl.nkept;
+	KUNIT_EXPECT_EQ(test, nkept, 8192U / VA_BL_BYTES_PER_CHAIN);
+	vt_fill_ring(c, 0);
+	vt_out(c, 1, 3000, 1);
+	KUNIT_EXPECT_TRUE(test, vt_kick(c, VT_TXQ));
+	KUNIT_ASSERT_TRUE(test, vt_tx_blocked(c));
+	/* Control messages, never joined: nkept - 1 entries left. */
+	for (i = 0; i < nkept + 1; i++) {
+		struct vt_seg m = { vt_buf(c, 8, i), 8, false };
+
+		vt_avail(c, 3, vt_put_direct(c, 3, 0, &m, 1));
+		KUNIT_EXPECT_TRUE(test, vt_kick(c, 3));
+	}
+	KUNIT_EXPECT_EQ(test, vt_used_idx(c, 3), (u16)(nkept + 1));
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_KEPT), (u64)nkept);
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_DROPPED), 2ULL);
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_DROPPED_BYTES), 16ULL);
+	vt_pump(c, nkept + 1);
+}
+
+/* The backlog's byte ring wraps: a kept chain across its end is whole. */
+static void backlog_wraps(struct kunit *test)
+{
+	struct vt_ctx *c = vt_setup(test, &vt_console);
+	struct vt_seg b, d, e;
+
+	vt_fill_ring(c, 0);
+	b = vt_out(c, 1, 6000, 1);
+	KUNIT_EXPECT_TRUE(test, vt_kick(c, VT_TXQ));
+	vt_pump(c, 2);
+	vt_expect_chain(c, 1, VT_TXQ, 1, &b, 1);
+	KUNIT_EXPECT_EQ(test, c->vad->bl.head, 6000U);
+
+	d = vt_out(c, 2, 14000, 2);
+	KUNIT_EXPECT_TRUE(test, vt_kick(c, VT_TXQ));
+	e = vt_out(c, 3, 4000, 3);
+	KUNIT_EXPECT_TRUE(test, vt_kick(c, VT_TXQ));
+	KUNIT_ASSERT_EQ(test, vt_stat(c, VA_STAT_TX_KEPT), 2ULL);
+	vt_pump(c, 4);
+	vt_expect_chain(c, 2, VT_TXQ, 2, &d, 1);
+	vt_expect_chain(c, 3, VT_TXQ, 3, &e, 1);
+	KUNIT_EXPECT_EQ(test, c->vad->bl.head, (6000U + 4000U) % 8192U);
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_DROPPED), 0ULL);
+}
+
+/* A kept chain the backend had only in part when reset is lost whole. */
+static void backlog_reset_counts_a_half_sent_chain_whole(struct kunit *test)
+{
+	struct vt_cfg cfg = vt_console;
+	struct vt_ctx *c;
+
+	cfg.backlog = 65536;
+	c = vt_setup(test, &cfg);
+	vt_out(c, 0, 40000, 1);
+	KUNIT_EXPECT_TRUE(test, vt_kick(c, VT_TXQ));
+	KUNIT_ASSERT_EQ(test, vt_stat(c, VA_STAT_TX_KEPT), 1ULL);
+	KUNIT_ASSERT_TRUE(test, vt_tx_blocked(c));
+	KUNIT_ASSERT_GT(test, c->vad->bl.sent, 0U);
+	va_vq_reset(c->vad);
+	vt_ring_reinit(c, VT_TXQ);
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_DROPPED), 1ULL);
+	KUNIT_EXPECT_EQ(test, vt_stat(c, VA_STAT_TX_DROPPED_BYTES), 40000ULL);
+	KUNIT_EXPECT_EQ(test, c->vad->queues[VT_TXQ].kept, 0);
 }
 
 /* Keep 3000 and 100 bytes behind a full ring. */
@@ -2797,6 +3015,13 @@ static struct kunit_case vt_backlog_cases[] = {
 	KUNIT_CASE(backlog_full_drops_and_counts),
 	KUNIT_CASE(backlog_carries_chains_larger_than_a_message),
 	KUNIT_CASE(backlog_leaves_writable_chains_in_order),
+	KUNIT_CASE(backlog_keeps_a_chain_of_too_many_descriptors),
+	KUNIT_CASE(backlog_lets_a_chain_larger_than_itself_go_in_parts),
+	KUNIT_CASE(backlog_joins_port0_output),
+	KUNIT_CASE(backlog_only_on_the_queues_the_driver_spins_on),
+	KUNIT_CASE(backlog_drops_when_out_of_entries),
+	KUNIT_CASE(backlog_wraps),
+	KUNIT_CASE(backlog_reset_counts_a_half_sent_chain_whole),
 	KUNIT_CASE(backlog_keeps_what_the_budget_leaves),
 	KUNIT_CASE(backlog_dropped_when_the_backend_is_lost),
 	KUNIT_CASE(backlog_dropped_on_reset),
