@@ -6,6 +6,15 @@
 # `apt-get update` (once) and `apt-get install` only when something is
 # missing, so on a prepared machine it does nothing and needs no network.
 # Runs as root, or through sudo otherwise.
+#
+#   deps.sh [GROUP...]
+#
+# Without an argument: the packages of the build and the tests (what
+# scripts/test.sh and scripts/demo.sh need).  Each GROUP adds the packages
+# of a tool that the tests themselves do not need, so that the test run
+# never installs them:
+#
+#   fresh-root   debootstrap, for scripts/fresh-root.sh
 
 set -euo pipefail
 
@@ -23,6 +32,19 @@ pkgs=(
 	# sanitizer/fuzzer builds of the userspace programs
 	clang-14 libclang-rt-14-dev
 )
+
+for group in "$@"; do
+	case $group in
+	fresh-root)
+		# a Debian 12 root to run the README's commands in
+		pkgs+=(debootstrap)
+		;;
+	*)
+		echo "deps: unknown group '$group' (known: fresh-root)" >&2
+		exit 2
+		;;
+	esac
+done
 
 missing=()
 for p in "${pkgs[@]}"; do
