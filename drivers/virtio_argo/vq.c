@@ -32,6 +32,7 @@
 #include <linux/device.h>
 #include <linux/platform_device.h>
 #include <linux/random.h>
+#include <linux/ratelimit.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/virtio_config.h>
@@ -228,6 +229,8 @@ static void va_break_work(struct work_struct *work)
 	virtio_break_device(&vad->vdev);
 }
 
+static DEFINE_RATELIMIT_STATE(va_drop_rs, 5 * HZ, 1);
+
 /* What the data path found, told from process context. */
 static void va_report_work(struct work_struct *work)
 {
@@ -248,11 +251,12 @@ static void va_report_work(struct work_struct *work)
 		dev_err(&vad->pdev->dev,
 			"sending a request to backend domain %u port %#x failed: %d; failing its requests\n",
 			vad->be->domid, vad->info.data_port, err);
-	if (warn)
-		dev_warn_ratelimited(&vad->pdev->dev,
-				     "console output dropped: backend domain %u takes none now and the backlog of %u bytes is full; %lld bytes dropped so far\n",
-				     vad->be->domid, vad->bl.size,
-				     (long long)atomic64_read(dropped));
+	/* One line per 5 s says how much in all: drops come in bursts. */
+	if (warn && __ratelimit(&va_drop_rs))
+		dev_warn(&vad->pdev->dev,
+			 "console output dropped: backend domain %u takes none now and the backlog of %u bytes is full; %lld bytes dropped so far\n",
+			 vad->be->domid, vad->bl.size,
+			 (long long)atomic64_read(dropped));
 }
 
 /* ------------------------------------------------------------------ */
