@@ -31,6 +31,11 @@ pkgs=(
 	fio e2fsprogs iproute2 busybox-static python3
 	# sanitizer/fuzzer builds of the userspace programs
 	clang-14 libclang-rt-14-dev
+	# the Xen test bed (scripts/xen-bed.sh): QEMU, dom0's Debian root, Xen's
+	# source through apt-get source (dpkg-source, xz) and its build
+	# (gcc, make, python3, flex, bison above; lsb_release for Debian's
+	# version banner)
+	qemu-system-x86 debootstrap dpkg-dev xz-utils lsb-release
 )
 
 for group in "$@"; do
