@@ -16,7 +16,7 @@
 # counters agree; the transport unloads; the backend exits 0 on SIGTERM,
 # with nothing logged above info.  Then a second backend is stopped with
 # SIGTERM under fio while the transport waits for space on its ring: it
-# exits 0, fio ends with I/O errors within 20 s, the transport says the
+# exits 0, fio ends with I/O errors within 40 s, the transport says the
 # device is lost, a later read fails promptly and the transport unloads
 # (backend_gone_*).  With the small rings, the same with SIGKILL and the
 # transport's keepalive slowed to a minute, which only the argo core's
