@@ -2,12 +2,21 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # scripts/xen-bed.sh: a real Xen test bed under QEMU (x86_64, TCG).  Builds
-# what is missing: Xen, dom0's kernel and its initramfs.
+# what is missing, boots Xen with dom0 and runs one scenario in it.
 #
-#   xen-bed.sh --build      build (or find in the cache) everything
+#   xen-bed.sh [-o DIR] [-t SECONDS] [SCENARIO]
+#   xen-bed.sh --build      build (or find in the cache) everything, boot nothing
+#
+# SCENARIO     scripts/xen-bed/SCENARIO.sh, run in dom0 by its init
+#              (default: dom0)
+# -o DIR       results: console.log (Xen's and dom0's serial console),
+#              qemu.log, result.ktap, times (default: a new directory under
+#              ${TMPDIR:-/tmp})
+# -t SECONDS   ceiling for the whole QEMU run (default 900); a run that
+#              reaches it fails
 #
 # What it uses, all from Debian 12's archive, cached under
-# $VA_CACHE/xen/:
+# $VA_CACHE/xen/ (see Documentation/xen-bed.rst):
 #   hv-<key>/xen          Xen built from Debian's source package `xen`
 #                         (fetched with apt-get source through a private apt
 #                         directory) with CONFIG_UNSUPPORTED and CONFIG_ARGO;
@@ -15,9 +24,16 @@
 #   kernel-<abi>-<ver>/   Debian's linux-image matching linux-headers-amd64
 #   rootfs-<key>/root     debootstrap bookworm with the Xen toolstack
 #   base-<key>.cpio       that root with the kernel's modules: dom0's
-#                         initramfs
+#                         initramfs, to which each run appends scripts/xen-bed/
+#                         (the init and the scenarios), the project's
+#                         modules built against Debian's headers
+#                         (scripts/build-modules.sh debian) and tools/
 #
-# Needs root (debootstrap) and the packages of scripts/deps.sh.
+# Stdout: one KTAP document, the scenario's cases (printed by dom0 on the
+# console) and the host's own (the scenario finished, Xen's and dom0's
+# console clean, QEMU powered off).  Exit status non-zero if any failed.
+# Needs root (debootstrap, device nodes in the initramfs) and the packages
+# of scripts/deps.sh.
 
 set -euo pipefail
 exec </dev/null
@@ -26,22 +42,39 @@ exec </dev/null
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
-	sed -n '6,7s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+	sed -n '6,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
 	exit 2
 }
 
+out=''
+ceiling=900
 build_only=0
 while [[ $# -gt 0 ]]; do
 	case $1 in
+	-o)
+		[[ $# -ge 2 ]] || usage
+		out=$2
+		shift 2
+		;;
+	-t)
+		[[ $# -ge 2 && $2 =~ ^[0-9]+$ ]] || usage
+		ceiling=$2
+		shift 2
+		;;
 	--build)
 		build_only=1
 		shift
 		;;
-	*) usage ;;
+	-h | --help) usage ;;
+	-*) usage ;;
+	*) break ;;
 	esac
 done
-[[ $build_only -eq 1 ]] || usage
-[[ $(id -u) -eq 0 ]] || va_die "needs root (debootstrap)"
+[[ $# -le 1 ]] || usage
+scenario=${1:-dom0}
+[[ $build_only -eq 1 || -f $VA_ROOT/scripts/xen-bed/$scenario.sh ]] ||
+	va_die "no scenario '$scenario' (scripts/xen-bed/$scenario.sh)"
+[[ $(id -u) -eq 0 ]] || va_die "needs root (debootstrap, device nodes)"
 
 XB=$VA_CACHE/xen
 mkdir -p "$XB"
@@ -75,6 +108,11 @@ kmod_prune=(
 	drivers/misc drivers/comedi drivers/spi drivers/i2c drivers/pinctrl
 	drivers/watchdog net/wireless net/mac80211 net/bluetooth sound
 )
+# QEMU and Xen's and dom0's command lines.
+qemu_mem=3072
+xen_cmdline='argo=1 console=com1 com1=115200,8n1 dom0_mem=1536M,max:1536M dom0_max_vcpus=2 loglvl=all guest_loglvl=all'
+dom0_cmdline='console=hvc0 earlyprintk=xen printk.devkmsg=on'
+
 # Run "$@" with an exclusive lock on FILE.
 # Never call it in a condition: set -e must stay in force in CMD.
 with_lock() { # FILE CMD...
@@ -341,7 +379,7 @@ rootfs_ensure() {
 # ---- dom0's initramfs ----
 #
 # base-<key>.cpio: the root file system and the kernel's modules (pruned,
-# depmod run again), as a newc archive; a run will append a second archive
+# depmod run again), as a newc archive; each run appends a second archive
 # (the kernel unpacks both, the later one winning).
 
 base_key() {
@@ -397,4 +435,189 @@ with_lock "$XB/build.lock" build_all
 va_note "xen: $xen_image"
 va_note "dom0 kernel: $vmlinuz"
 va_note "dom0 initramfs base: $base_cpio ($(du -m "$base_cpio" | cut -f1) MiB)"
-va_note "built in $((SECONDS - t_all)) s"
+if [[ $build_only -eq 1 ]]; then
+	va_note "built in $((SECONDS - t_all)) s"
+	exit 0
+fi
+
+# ---- The run ----
+
+if [[ -z $out ]]; then
+	out=$(mktemp -d "${TMPDIR:-/tmp}/xen-bed-$scenario.XXXXXX")
+fi
+mkdir -p "$out"
+out=$(realpath "$out")
+va_note "results in $out"
+rm -f "$out/console.log" "$out/qemu.log" "$out/result.ktap" "$out/times"
+
+times() { # WHAT SECONDS|never
+	printf '%-28s %s%s\n' "$1" "$2" "$([[ $2 == never ]] || echo ' s')" >>"$out/times"
+}
+times "build or cache lookup" "$((SECONDS - t_all))"
+
+# What this run adds to the initramfs: the init, the scenarios, the
+# project's modules (built against Debian's headers) and tools.
+t0=$SECONDS
+overlay=$out/overlay
+rm -rf "$overlay"
+mkdir -p "$overlay/xen-bed/ko" "$overlay/usr/local/bin" "$overlay/dev"
+kodir=$("$VA_ROOT/scripts/build-modules.sh" debian 2>"$out/modules.log" | tail -n1) ||
+	va_die "the module build against Debian's headers failed (log $out/modules.log)"
+cp "$kodir/argo.ko" "$kodir/virtio_argo.ko" "$overlay/xen-bed/ko/" ||
+	va_die "argo.ko or virtio_argo.ko missing in $kodir"
+make -s -C "$VA_ROOT/tools" >"$out/tools.log" 2>&1 ||
+	va_die "make -C tools failed (log $out/tools.log)"
+cp "$VA_ROOT/tools/argo/argo" \
+	"$VA_ROOT/tools/virtio-argo-backend/virtio-argo-backend" \
+	"$VA_ROOT/tools/virtio-argo-backend/ctl/virtio-argo-ctl" \
+	"$overlay/usr/local/bin/"
+cp "$VA_ROOT/scripts/xen-bed/init" "$overlay/init"
+cp "$VA_ROOT"/scripts/xen-bed/*.sh "$overlay/xen-bed/"
+chmod 755 "$overlay/init"
+mknod -m 600 "$overlay/dev/console" c 5 1
+(cd "$overlay" && find . | cpio -o -H newc -R 0:0 --quiet) >"$out/overlay.cpio"
+cat "$base_cpio" "$out/overlay.cpio" >"$out/initrd.cpio"
+rm -rf "$overlay" "$out/overlay.cpio"
+times "modules, tools, initramfs" "$((SECONDS - t0))"
+
+# Boot.  The QEMU run ends when dom0 powers the machine off (or reboots it:
+# -no-reboot); the ceiling only catches a hang.  Once dom0 has said that the
+# scenario is over, the power-off gets a grace period of its own.
+qemu=(qemu-system-x86_64 -machine pc -cpu qemu64 -smp 2 -m "$qemu_mem"
+	-nographic -no-reboot -monitor none -serial "file:$out/console.log"
+	-kernel "$xen_image" -append "$xen_cmdline"
+	-initrd "$vmlinuz $dom0_cmdline xenbed_scenario=$scenario,$out/initrd.cpio")
+printf '%q ' "${qemu[@]}" >"$out/qemu.cmd"
+echo >>"$out/qemu.cmd"
+va_note "booting Xen and dom0 (scenario $scenario, ceiling $ceiling s)"
+t0=$SECONDS
+"${qemu[@]}" >"$out/qemu.log" 2>&1 &
+qpid=$!
+kill_qemu() {
+	kill -TERM "$qpid" 2>/dev/null || true
+}
+trap 'kill_qemu; rm -f "$out/initrd.cpio"' EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+t_dom0='' t_over='' why=''
+# Note when dom0's init started and when the scenario ended.
+progress() {
+	local now=$((SECONDS - t0))
+	if [[ -z $t_dom0 ]] && grep -aq 'xen-bed: # init: dom0 up' "$out/console.log" 2>/dev/null; then
+		t_dom0=$now
+	fi
+	if [[ -z $t_over ]] && grep -aq 'xen-bed: # scenario over' "$out/console.log" 2>/dev/null; then
+		t_over=$now
+	fi
+}
+while kill -0 "$qpid" 2>/dev/null; do
+	progress
+	now=$((SECONDS - t0))
+	if [[ -n $t_over && $now -gt $((t_over + 120)) ]]; then
+		why="no power-off 120 s after the end of the scenario"
+		kill_qemu
+	elif [[ $now -ge $ceiling ]]; then
+		why="QEMU still running at the ceiling of $ceiling s"
+		kill_qemu
+	fi
+	sleep 1
+done
+progress
+qrc=0
+wait "$qpid" || qrc=$?
+trap - EXIT HUP INT TERM
+rm -f "$out/initrd.cpio"
+t_end=$((SECONDS - t0))
+times "boot to dom0's init" "${t_dom0:-never}"
+times "dom0 init to scenario end" "$([[ -n $t_dom0 && -n $t_over ]] && echo $((t_over - t_dom0)) || echo never)"
+times "QEMU run in all" "$t_end"
+va_note "QEMU exited ($qrc) after $t_end s${why:+: $why}"
+
+# ---- Results ----
+
+tr -d '\r' <"$out/console.log" >"$out/console.txt" 2>/dev/null || : >"$out/console.txt"
+
+# Reports on Xen's console: from "(XEN) " to the end of a line (a line
+# of dom0 may have been cut there), one report per line.
+xen_reports() {
+	sed -n 's/^.*\((XEN) .*\)$/\1/p' "$out/console.txt" |
+		grep -aE 'Panic on CPU|BUG|WARN|Assertion .* failed|FATAL|DOUBLE FAULT|crashed|domain_crash|Xen call trace|general protection' |
+		head -n 20 || true
+}
+
+# Reports in dom0's kernel log (what is not Xen's) and from its processes.
+# The scenario's own lines are results, not reports, except a process
+# killed by a signal.
+dom0_reports() {
+	sed 's/(XEN) .*$//' "$out/console.txt" | {
+		grep -aE 'BUG:|WARNING:|Oops|general protection|segfault at|traps:|Kernel panic|Call Trace|UBSAN|KASAN|INFO: task .* blocked|soft lockup|hard LOCKUP|rcu_.*stall|killed by signal' || true
+	} | grep -avF 'xen-bed: ' | head -n 20
+	grep -aE 'xen-bed: .*killed by signal' "$out/console.txt" | head -n 20 || true
+}
+
+n=0
+failed=0
+ktap=$out/result.ktap
+body=$out/result.body
+: >"$body"
+host_case() { # OK NAME [DIAGNOSTIC]
+	local ok=$1 name=$2 d=${3:-}
+	n=$((n + 1))
+	if [[ -n $d ]]; then
+		while IFS= read -r l; do
+			echo "# $l"
+		done <<<"$d" >>"$body"
+	fi
+	if [[ $ok -eq 1 ]]; then
+		echo "ok $n $name" >>"$body"
+	else
+		echo "not ok $n $name" >>"$body"
+		failed=$((failed + 1))
+	fi
+}
+
+if [[ -n $t_dom0 ]]; then
+	host_case 1 dom0_booted "dom0's init ran after $t_dom0 s"
+else
+	host_case 0 dom0_booted "dom0's init never said it was up; the console's end:
+$(tail -n 30 "$out/console.txt")"
+fi
+
+# The scenario's lines, numbered here.
+while IFS= read -r l; do
+	if [[ $l =~ ^(ok|not\ ok)\ -\ (.*)$ ]]; then
+		n=$((n + 1))
+		echo "${BASH_REMATCH[1]} $n ${BASH_REMATCH[2]}" >>"$body"
+		[[ ${BASH_REMATCH[1]} == ok ]] || failed=$((failed + 1))
+	else
+		echo "$l" >>"$body"
+	fi
+done < <(awk '{ i = index($0, "xen-bed: "); if (i) print substr($0, i + 9) }' \
+	"$out/console.txt")
+
+if [[ -n $t_over ]]; then
+	host_case 1 scenario_finished
+else
+	host_case 0 scenario_finished "dom0 never said that the scenario was over"
+fi
+r=$(xen_reports)
+host_case "$([[ -z $r ]] && echo 1 || echo 0)" console_xen_clean "$r"
+r=$(dom0_reports)
+host_case "$([[ -z $r ]] && echo 1 || echo 0)" console_dom0_clean "$r"
+if [[ -z $why && $qrc -eq 0 ]]; then
+	host_case 1 powered_off
+else
+	host_case 0 powered_off "${why:-QEMU exited $qrc}; see $out/qemu.log"
+fi
+
+{
+	echo "KTAP version 1"
+	echo "1..$n"
+	cat "$body"
+} >"$ktap"
+rm -f "$body"
+cat "$ktap"
+cat "$out/times" >&2
+va_note "$((n - failed)) passed, $failed failed (console $out/console.txt)"
+[[ $failed -eq 0 ]]
