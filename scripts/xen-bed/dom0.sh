@@ -111,3 +111,4 @@ for i in 2 3; do
 	xb_case "rmmod_argo_$i" rmmod argo
 done
 xb_check no_argo_module bash -c '! grep -q "^argo " /proc/modules'
+xb_end

@@ -16,7 +16,8 @@
 #                           it exits 0; its output's tail as diagnostics
 #   xb_check NAME CMD...    like xb_case, quietly (a check of a result)
 #   xb_wait SECS CMD...     run CMD until it succeeds, at most SECS seconds
-#   xb_done                 the last line: the scenario is over
+#   xb_end                  the scenario's last command: it ran to its end
+#   xb_done                 (init) the last line: the scenario is over
 
 XB_XEN_BIN=/usr/lib/xen-4.17/bin
 # Debian's /usr/sbin/xl and friends are wrappers that look for the
@@ -83,6 +84,12 @@ xb_wait() { # SECS CMD...
 		[[ $(xb_now) -lt $end ]] || return 1
 		sleep 0.2
 	done
+}
+
+XB_END=/run/xen-bed.end
+
+xb_end() {
+	: >"$XB_END"
 }
 
 xb_done() {
