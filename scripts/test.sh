@@ -16,8 +16,9 @@
 # (uml, debian, arm64; W=1 + sparse), checkpatch, the ABI conformance test
 # (tests/abi), the userspace builds (tools, tests/user) and their host tests
 # (`make -C tools test`, if there is such a target), the KUnit suites and
-# userspace tests in UML (scripts/run-kunit.sh), and every end-to-end script
-# tests/e2e/*.sh.  A build or check counts as one test; a step that prints
+# userspace tests in UML (scripts/run-kunit.sh), every end-to-end script
+# tests/e2e/*.sh, and the scenarios of the real Xen bed (scripts/xen-bed.sh:
+# Xen with Argo under QEMU).  A build or check counts as one test; a step that prints
 # KTAP counts its cases (with the kernel's parser, scripts/ktap.sh).
 #
 # One progress line per step on stdout; full logs in
@@ -285,6 +286,15 @@ else
 			VA_OUT="$logs/e2e-$n.out" timeout -k 10 1800 bash "$t"
 	done
 fi
+
+# 9. Real Xen: the bed of scripts/xen-bed.sh (Xen 4.17 with Argo from
+# Debian's source under QEMU, Debian's kernel as dom0, the modules built
+# against Debian's headers), one boot per scenario, each a KTAP document.
+xen_scenarios=(dom0)
+for s in "${xen_scenarios[@]}"; do
+	ktap_step "xen-bed: $s" "xen-$s" timeout -k 10 1800 \
+		bash scripts/xen-bed.sh -o "$logs/xen-$s.out" "$s"
+done
 
 echo "test: done in $((SECONDS - t_start))s${hog_pids[0]:+ beside $hogs CPU hogs}; logs in $logs"
 echo "$passed passed, $failed failed"
