@@ -34,8 +34,8 @@ pkgs=(
 	# the Xen test bed (scripts/xen-bed.sh): QEMU, dom0's Debian root, Xen's
 	# source through apt-get source (dpkg-source, xz) and its build
 	# (gcc, make, python3, flex, bison above; lsb_release for Debian's
-	# version banner)
-	qemu-system-x86 debootstrap dpkg-dev xz-utils lsb-release
+	# version banner); zstd for the domU's initramfs
+	qemu-system-x86 debootstrap dpkg-dev xz-utils lsb-release zstd
 )
 
 for group in "$@"; do
