@@ -12,8 +12,11 @@
 # -o DIR       results: console.log (Xen's and dom0's serial console),
 #              qemu.log, result.ktap, times (default: a new directory under
 #              ${TMPDIR:-/tmp})
-# -t SECONDS   ceiling for the whole QEMU run (default 900); a run that
-#              reaches it fails
+# -t SECONDS   ceiling for the whole QEMU run (default 900, or what the
+#              scenario asks for); a run that reaches it fails
+#
+# VA_XEN_BED_NET=1 adds the virtio-net cases to the scenario domu (off:
+# they fail, see Documentation/xen-bed.rst).
 #
 # What it uses, all from Debian 12's archive, cached under
 # $VA_CACHE/xen/ (see Documentation/xen-bed.rst):
@@ -47,7 +50,7 @@ usage() {
 }
 
 out=''
-ceiling=900
+ceiling=''
 build_only=0
 while [[ $# -gt 0 ]]; do
 	case $1 in
@@ -75,6 +78,12 @@ scenario=${1:-dom0}
 [[ $build_only -eq 1 || -f $VA_ROOT/scripts/xen-bed/$scenario.sh ]] ||
 	va_die "no scenario '$scenario' (scripts/xen-bed/$scenario.sh)"
 [[ $(id -u) -eq 0 ]] || va_die "needs root (debootstrap, device nodes)"
+# A scenario may ask for a longer ceiling in a line "# xen-bed: ceiling N".
+if [[ -z $ceiling ]]; then
+	ceiling=$(sed -n 's/^# xen-bed: ceiling \([0-9]\{1,\}\)$/\1/p' \
+		"$VA_ROOT/scripts/xen-bed/$scenario.sh" 2>/dev/null | head -n1)
+	ceiling=${ceiling:-900}
+fi
 
 XB=$VA_CACHE/xen
 mkdir -p "$XB"
@@ -420,6 +429,65 @@ base_ensure() {
 	base_build "$base_cpio"
 }
 
+# ---- The domU's initramfs ----
+#
+# domu-<key>.cpio: a smaller root for the PV domU of the scenarios that
+# create one: the same root file system without documentation, translations,
+# the toolstack and the hardware database, and only the modules the domU
+# loads (with what they depend on).  Each run appends the domU's init, the
+# scenarios, the project's modules and tools (as for dom0).
+domu_modules=(virtio_blk virtio_net virtio_console ext4)
+
+domu_key() {
+	{
+		basename "$rootfs_dir"
+		basename "$kernel_dir"
+		printf '%s\n' "${domu_modules[@]}"
+		echo "xen-bed domu 1"
+	} | va_hash
+}
+
+domu_build() { # CPIO
+	local cpio=$1 stage all m f
+	[[ -f $cpio ]] && return 0
+	stage=$(mktemp -d "$XB/stage.XXXXXX")
+	all=$stage/all
+	va_note "initramfs: building the domU's $cpio"
+	mkdir -p "$all/lib/modules" "$stage/lib/modules/$kabi"
+	rsync -a "$kernel_dir/root/lib/modules/$kabi" "$all/lib/modules/"
+	depmod -b "$all" "$kabi" || va_die "depmod for $kabi failed"
+	for m in "${domu_modules[@]}"; do
+		modprobe -d "$all" -S "$kabi" --show-depends "$m" ||
+			va_die "no module $m in $kabi"
+	done | awk '$1 == "insmod" { print $2 }' | sort -u | while read -r f; do
+		f=${f#"$all/lib/modules/$kabi/"}
+		mkdir -p "$stage/lib/modules/$kabi/$(dirname "$f")"
+		cp "$all/lib/modules/$kabi/$f" "$stage/lib/modules/$kabi/$f"
+	done
+	cp "$all/lib/modules/$kabi"/modules.{order,builtin,builtin.modinfo} \
+		"$stage/lib/modules/$kabi/"
+	rm -rf "$all"
+	depmod -b "$stage" "$kabi" || va_die "depmod for $kabi failed"
+	mkdir -p "$stage/usr/lib"
+	mv "$stage/lib/modules" "$stage/usr/lib/modules"
+	rmdir "$stage/lib"
+	(cd "$rootfs_dir/root" && find . \
+		-path ./usr/share/doc -prune -o -path ./usr/share/man -prune -o \
+		-path ./usr/share/locale -prune -o -path ./usr/share/info -prune -o \
+		-path ./usr/lib/xen-4.17 -prune -o -path ./usr/lib/udev/hwdb.bin -prune -o \
+		-path ./usr/lib/udev/hwdb.d -prune -o -path ./usr/share/zoneinfo -prune -o \
+		-path ./var/cache -prune -o -path ./usr/lib/x86_64-linux-gnu/gconv -prune -o \
+		-print | cpio -o -H newc --quiet) >"$cpio.tmp"
+	(cd "$stage" && find usr/lib/modules | cpio -o -H newc --quiet) >>"$cpio.tmp"
+	rm -rf "$stage"
+	mv "$cpio.tmp" "$cpio"
+}
+
+domu_ensure() {
+	domu_cpio=$XB/domu-$(domu_key).cpio
+	domu_build "$domu_cpio"
+}
+
 # ---- Build everything ----
 
 # One run builds at a time; the others wait and find it in the cache.
@@ -429,6 +497,7 @@ build_all() {
 	kernel_ensure
 	rootfs_ensure
 	base_ensure
+	domu_ensure
 }
 t_all=$SECONDS
 with_lock "$XB/build.lock" build_all
@@ -472,9 +541,28 @@ cp "$VA_ROOT/tools/argo/argo" \
 	"$VA_ROOT/tools/virtio-argo-backend/ctl/virtio-argo-ctl" \
 	"$overlay/usr/local/bin/"
 cp "$VA_ROOT/scripts/xen-bed/init" "$overlay/init"
-cp "$VA_ROOT"/scripts/xen-bed/*.sh "$overlay/xen-bed/"
+cp "$VA_ROOT"/scripts/xen-bed/*.sh "$VA_ROOT"/scripts/xen-bed/*.py "$overlay/xen-bed/"
 chmod 755 "$overlay/init"
 mknod -m 600 "$overlay/dev/console" c 5 1
+# A scenario that creates a domU says so in a line "# xen-bed: domu": its
+# kernel and initramfs (the domU's root, then the same additions with the
+# domU's own init) go into dom0's in /xen-bed/domu/.
+if grep -qx '# xen-bed: domu' "$VA_ROOT/scripts/xen-bed/$scenario.sh"; then
+	mkdir -p "$overlay/xen-bed/domu"
+	cp "$vmlinuz" "$overlay/xen-bed/domu/vmlinuz"
+	cp "$VA_ROOT/scripts/xen-bed/domu-init" "$overlay/init"
+	(cd "$overlay" && find . ! -path ./xen-bed/domu ! -path './xen-bed/domu/*' |
+		cpio -o -H newc -R 0:0 --quiet) >"$out/overlay-domu.cpio"
+	# Compressed, as one archive: it travels inside dom0's initramfs,
+	# whose unpacking needs room for both the archive and its contents.
+	# zstd: not gzip, which Xen's domain builder would unpack itself, not
+	# xz, which takes the domU 90 s to unpack under TCG; and one frame,
+	# since the kernel did not find the archive appended to a zstd one.
+	cat "$domu_cpio" "$out/overlay-domu.cpio" |
+		zstd -q -T0 >"$overlay/xen-bed/domu/initrd.cpio.zst"
+	rm -f "$out/overlay-domu.cpio"
+	cp "$VA_ROOT/scripts/xen-bed/init" "$overlay/init"
+fi
 (cd "$overlay" && find . | cpio -o -H newc -R 0:0 --quiet) >"$out/overlay.cpio"
 cat "$base_cpio" "$out/overlay.cpio" >"$out/initrd.cpio"
 rm -rf "$overlay" "$out/overlay.cpio"
@@ -486,7 +574,7 @@ times "modules, tools, initramfs" "$((SECONDS - t0))"
 qemu=(qemu-system-x86_64 -machine pc -cpu qemu64 -smp 2 -m "$qemu_mem"
 	-nographic -no-reboot -monitor none -serial "file:$out/console.log"
 	-kernel "$xen_image" -append "$xen_cmdline"
-	-initrd "$vmlinuz $dom0_cmdline xenbed_scenario=$scenario,$out/initrd.cpio")
+	-initrd "$vmlinuz $dom0_cmdline xenbed_scenario=$scenario xenbed_net=${VA_XEN_BED_NET:-0},$out/initrd.cpio")
 printf '%q ' "${qemu[@]}" >"$out/qemu.cmd"
 echo >>"$out/qemu.cmd"
 va_note "booting Xen and dom0 (scenario $scenario, ceiling $ceiling s)"
@@ -549,11 +637,22 @@ xen_reports() {
 # Reports in dom0's kernel log (what is not Xen's) and from its processes.
 # The scenario's own lines are results, not reports, except a process
 # killed by a signal.
+kernel_reports() {
+	grep -aE 'BUG:|WARNING:|Oops|general protection|segfault at|traps:|Kernel panic|Call Trace|UBSAN|KASAN|INFO: task .* blocked|soft lockup|hard LOCKUP|rcu_.*stall|killed by signal' || true
+}
 dom0_reports() {
-	sed 's/(XEN) .*$//' "$out/console.txt" | {
-		grep -aE 'BUG:|WARNING:|Oops|general protection|segfault at|traps:|Kernel panic|Call Trace|UBSAN|KASAN|INFO: task .* blocked|soft lockup|hard LOCKUP|rcu_.*stall|killed by signal' || true
-	} | grep -avF 'xen-bed: ' | head -n 20
-	grep -aE 'xen-bed: .*killed by signal' "$out/console.txt" | head -n 20 || true
+	sed 's/(XEN) .*$//' "$out/console.txt" | grep -avF 'domu-console: ' |
+		kernel_reports | grep -avF 'xen-bed: ' | head -n 20
+	grep -avF 'domu-console: ' "$out/console.txt" |
+		grep -aE 'xen-bed: .*killed by signal' | head -n 20 || true
+}
+
+# The domU's console, as dom0 relayed it line by line into its kernel log
+# with the prefix "domu-console: " (scripts/xen-bed/domu.sh).
+sed -n 's/^.*domu-console: //p' "$out/console.txt" >"$out/domu-console.txt"
+domu_reports() {
+	kernel_reports <"$out/domu-console.txt" | grep -avF 'xen-bed: ' | head -n 20
+	grep -aE 'xen-bed: .*killed by signal' "$out/domu-console.txt" | head -n 20 || true
 }
 
 n=0
@@ -605,6 +704,14 @@ r=$(xen_reports)
 host_case "$([[ -z $r ]] && echo 1 || echo 0)" console_xen_clean "$r"
 r=$(dom0_reports)
 host_case "$([[ -z $r ]] && echo 1 || echo 0)" console_dom0_clean "$r"
+if grep -qx '# xen-bed: domu' "$VA_ROOT/scripts/xen-bed/$scenario.sh"; then
+	if [[ -s $out/domu-console.txt ]]; then
+		r=$(domu_reports)
+		host_case "$([[ -z $r ]] && echo 1 || echo 0)" console_domu_clean "$r"
+	else
+		host_case 0 console_domu_clean "no line of the domU's console reached dom0's"
+	fi
+fi
 if [[ -z $why && $qrc -eq 0 ]]; then
 	host_case 1 powered_off
 else
