@@ -238,14 +238,14 @@ net_up() {
 	}
 	ip addr add "$ip_domu/24" dev "$IF" &&
 		ip link set "$IF" up || return 1
-	xb_wait 120 ping -c 1 -W 2 "$ip_dom0" || {
+	xb_wait 120 command ping -c 1 -W 2 "$ip_dom0" || {
 		echo "no answer from $ip_dom0 in 120 s:"
 		ip addr show "$IF"
 		ip neigh
 		net_evidence
 		return 1
 	}
-	ping -c 5 -i 0.2 "$ip_dom0"
+	command ping -c 5 -i 0.2 "$ip_dom0"
 }
 
 # The transport's counters of every device, one line each, and TCP's view:

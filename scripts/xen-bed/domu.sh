@@ -193,7 +193,7 @@ net_evidence() {
 }
 
 net_ping() {
-	ping -c 5 -i 0.2 -W 10 "$ip_domu"
+	command ping -c 5 -i 0.2 -W 10 "$ip_domu"
 }
 
 net_send() {
