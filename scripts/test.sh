@@ -289,8 +289,9 @@ fi
 
 # 9. Real Xen: the bed of scripts/xen-bed.sh (Xen 4.17 with Argo from
 # Debian's source under QEMU, Debian's kernel as dom0, the modules built
-# against Debian's headers), one boot per scenario, each a KTAP document.
-xen_scenarios=(dom0)
+# against Debian's headers), one boot per scenario, each a KTAP document:
+# dom0 alone, then dom0 with a PV domU (Documentation/xen-bed.rst).
+xen_scenarios=(dom0 domu)
 for s in "${xen_scenarios[@]}"; do
 	ktap_step "xen-bed: $s" "xen-$s" timeout -k 10 1800 \
 		bash scripts/xen-bed.sh -o "$logs/xen-$s.out" "$s"
