@@ -36,6 +36,9 @@ pkgs=(
 	# (gcc, make, python3, flex, bison above; lsb_release for Debian's
 	# version banner); zstd for the domU's initramfs
 	qemu-system-x86 debootstrap dpkg-dev xz-utils lsb-release zstd
+	# the arm64 Xen test bed (scripts/xen-bed-arm64.sh): qemu-system-aarch64
+	# (-M virt,virtualization=on and its guest-loader device)
+	qemu-system-arm
 )
 
 for group in "$@"; do
