@@ -44,6 +44,14 @@ MODULE_PARM_DESC(provider, "Argo provider: auto (default), xen or loopback");
 
 const struct argo_provider *argo_prov;
 struct workqueue_struct *argo_wq;
+/* Space waits the poll ended, over all domains: see argo_tx_query(). */
+static atomic64_t argo_rescued = ATOMIC64_INIT(0);
+
+u64 argo_tx_rescued(void)
+{
+	return atomic64_read(&argo_rescued);
+}
+EXPORT_SYMBOL_GPL(argo_tx_rescued);
 
 static DEFINE_XARRAY(argo_domains);
 static DEFINE_MUTEX(argo_domains_lock);
@@ -108,8 +116,10 @@ void argo_core_signal(u16 domid)
 	list_for_each_entry_rcu(ep, &dom->endpoints, node)
 		if (argo_ring_has_data(ep))
 			queue_work(argo_wq, &ep->rx_work);
-	if (atomic_read(&dom->nr_waits))
+	if (atomic_read(&dom->nr_waits)) {
+		atomic_set(&dom->tx_prompted, 1);
 		mod_delayed_work(argo_wq, &dom->tx_work, 0);
+	}
 out:
 	rcu_read_unlock();
 }
@@ -218,17 +228,20 @@ static void argo_tx_wait_add(struct argo_endpoint *ep, u16 domain, u32 port,
 	}
 	if (w) {
 		w->space = space;
+		w->retry = retry;
 		w->gen++;
 	}
 	spin_unlock_irqrestore(&ep->tx_lock, flags);
 
 	/* Pairs with the barrier in argo_core_signal(). */
 	smp_mb();
-	if (atomic_read(&dom->signal_seq) != seq)
+	if (atomic_read(&dom->signal_seq) != seq) {
+		atomic_set(&dom->tx_prompted, 1);
 		mod_delayed_work(argo_wq, &dom->tx_work, 0);
-	else
+	} else {
 		queue_delayed_work(argo_wq, &dom->tx_work,
 				   retry ? ARGO_TX_RETRY : ARGO_TX_POLL);
+	}
 }
 
 /* One notify entry being asked about, and where its answer goes. */
@@ -243,10 +256,15 @@ struct argo_tx_query {
  * endpoints whose destination has room (or is gone, or can never fit the
  * message: the retry then returns the real error).  Returns true if a wait
  * could not be queued in the hypervisor and must be retried by timer.
+ *
+ * @prompted: a signal asked for this run.  A wait the hypervisor had queued
+ * that finds room in a run no signal asked for was rescued by the poll:
+ * its wake-up was lost or late.  Counted, since it should never happen.
  */
 static bool argo_tx_query(struct argo_domain *dom,
 			  struct argo_hv_ring_data *rd,
-			  struct argo_tx_query *q, unsigned int n)
+			  struct argo_tx_query *q, unsigned int n,
+			  bool prompted)
 {
 	bool retry = false;
 	unsigned int i;
@@ -271,12 +289,21 @@ static bool argo_tx_query(struct argo_domain *dom,
 			retry = true;
 		if (!(f & ARGO_HV_RING_EXISTS) ||
 		    (f & (ARGO_HV_RING_SUFFICIENT | ARGO_HV_RING_EMSGSIZE))) {
+			bool rescued = false;
+
 			spin_lock_irqsave(&ep->tx_lock, flags);
 			if (w->used && w->gen == q[i].gen) {
 				w->used = false;
 				atomic_dec(&dom->nr_waits);
+				rescued = !prompted && !w->retry &&
+					  (f & ARGO_HV_RING_EXISTS) &&
+					  (f & ARGO_HV_RING_SUFFICIENT);
 			}
 			spin_unlock_irqrestore(&ep->tx_lock, flags);
+			if (rescued) {
+				atomic64_inc(&ep->tx_rescued);
+				atomic64_inc(&argo_rescued);
+			}
 			wake = true;
 		}
 		if (wake && ep->ops->tx_ready) {
@@ -297,6 +324,7 @@ static void argo_tx_work(struct work_struct *work)
 	struct argo_endpoint *ep;
 	unsigned int n = 0;
 	bool retry = false;
+	bool prompted = atomic_xchg(&dom->tx_prompted, 0);
 
 	rd = kzalloc(struct_size(rd, data, max), GFP_KERNEL);
 	q = kcalloc(max, sizeof(*q), GFP_KERNEL);
@@ -332,7 +360,8 @@ static void argo_tx_work(struct work_struct *work)
 			q[n].gen = w->gen;
 			if (++n == max) {
 				spin_unlock_irqrestore(&ep->tx_lock, flags);
-				retry |= argo_tx_query(dom, rd, q, n);
+				retry |= argo_tx_query(dom, rd, q, n,
+						       prompted);
 				n = 0;
 				spin_lock_irqsave(&ep->tx_lock, flags);
 			}
@@ -345,7 +374,7 @@ static void argo_tx_work(struct work_struct *work)
 		}
 	}
 	if (n)
-		retry |= argo_tx_query(dom, rd, q, n);
+		retry |= argo_tx_query(dom, rd, q, n, prompted);
 	mutex_unlock(&dom->mutex);
 out:
 	kfree(q);
@@ -483,6 +512,7 @@ void argo_endpoint_get_stats(struct argo_endpoint *ep,
 	st->tx_bytes = atomic64_read(&ep->tx_bytes);
 	st->tx_eagain = atomic64_read(&ep->tx_eagain);
 	st->tx_ready = atomic64_read(&ep->tx_ready);
+	st->tx_rescued = atomic64_read(&ep->tx_rescued);
 	st->ring_errors = atomic64_read(&ep->ring_errors);
 }
 EXPORT_SYMBOL_GPL(argo_endpoint_get_stats);

@@ -33,6 +33,8 @@ struct argo_domain {
 	/* Bumped by every signal; lets a sender see a signal it raced with. */
 	atomic_t signal_seq;
 	atomic_t nr_waits;		/* space waits over all endpoints */
+	/* Set when a signal asks tx_work to run; a run without it polls. */
+	atomic_t tx_prompted;
 	struct delayed_work tx_work;
 };
 
@@ -42,6 +44,7 @@ struct argo_tx_wait {
 	u32 space;		/* payload bytes the failed send needed */
 	u32 gen;		/* bumped each time the wait is re-armed */
 	bool used;
+	bool retry;		/* not queued in the hypervisor (-EBUSY) */
 };
 
 struct argo_endpoint {
@@ -65,7 +68,7 @@ struct argo_endpoint {
 	bool wait_overflow;		/* a wait did not fit: wake on any signal */
 
 	atomic64_t rx_msgs, rx_bytes, tx_msgs, tx_bytes;
-	atomic64_t tx_eagain, tx_ready, ring_errors;
+	atomic64_t tx_eagain, tx_ready, tx_rescued, ring_errors;
 };
 
 extern struct workqueue_struct *argo_wq;

@@ -514,6 +514,7 @@ static long argo_dev_info(struct argo_dev_file *f,
 	strscpy(info.provider, argo_provider_name(), sizeof(info.provider));
 	info.max_batch = ARGO_DEV_MAX_BATCH;
 	info.max_msg_size = ARGO_DEV_MAX_MSG_SIZE;
+	info.tx_rescued = argo_tx_rescued();
 	if (ep) {
 		info.flags = ARGO_DEV_INFO_BOUND;
 		info.domain = f->bound.domain;
@@ -549,6 +550,7 @@ static long argo_dev_stats(struct argo_dev_file *f,
 	out.tx_eagain = s.tx_eagain;
 	out.tx_ready = s.tx_ready;
 	out.ring_errors = s.ring_errors;
+	out.tx_rescued = s.tx_rescued;
 	if (copy_to_user(uarg, &out, sizeof(out)))
 		return -EFAULT;
 	return 0;

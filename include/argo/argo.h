@@ -107,6 +107,7 @@ struct argo_endpoint_stats {
 	u64 tx_bytes;
 	u64 tx_eagain;
 	u64 tx_ready;
+	u64 tx_rescued;		/* space waits ended by the poll, not a signal */
 	u64 ring_errors;	/* corrupt ring header or message: dropped */
 };
 
@@ -155,5 +156,7 @@ size_t argo_msg_copy_to_iter(const struct argo_msg *msg, size_t off,
 
 /* Name of the provider in use ("xen" or "loopback"). */
 const char *argo_provider_name(void);
+/* Space waits the core's poll ended, over all endpoints (0 normally). */
+u64 argo_tx_rescued(void);
 
 #endif /* _ARGO_ARGO_H */

@@ -425,6 +425,9 @@ static int cmd_info(int argc, char **argv)
 	       domain_str(info.domain, d, sizeof(d)));
 	printf("max message size: %u bytes\n", info.max_msg_size);
 	printf("max batch:        %u messages\n", info.max_batch);
+	/* Lost or late space wake-ups, which the kernel's poll ended. */
+	printf("space waits ended by the poll: %llu\n",
+	       (unsigned long long)info.tx_rescued);
 	close(fd);
 	return 0;
 }

@@ -113,7 +113,11 @@ struct argo_dev_info {
 	__u32 flags;		/* ARGO_DEV_INFO_* */
 	__u32 max_batch;	/* ARGO_DEV_MAX_BATCH */
 	__u32 max_msg_size;	/* ARGO_DEV_MAX_MSG_SIZE */
-	__u64 reserved[2];
+	__u64 tx_rescued;	/* space waits the core's once-a-second poll
+				 * ended, over every endpoint of this kernel
+				 * (0 in normal operation)
+				 */
+	__u64 reserved;
 };
 
 /* ARGO_DEV_IOC_STATS: counters of a bound endpoint. */
@@ -125,7 +129,10 @@ struct argo_dev_stats {
 	__u64 tx_eagain;	/* sends refused for space */
 	__u64 tx_ready;		/* space wake-ups received */
 	__u64 ring_errors;	/* malformed messages dropped by the kernel */
-	__u64 reserved;
+	__u64 tx_rescued;	/* space waits the once-a-second poll ended:
+				 * a wake-up from the hypervisor was lost or
+				 * late (0 in normal operation)
+				 */
 };
 
 #define ARGO_DEV_IOC_MAGIC	0xA7
