@@ -3,19 +3,19 @@
 #
 # scripts/xen-bed-arm64.sh: the Xen test bed for arm64 under QEMU (TCG).
 # Builds what is missing, boots Xen with dom0 on qemu-system-aarch64 -M
-# virt,virtualization=on and runs scenarios in dom0.
+# virt,virtualization=on and runs scenarios in dom0 (domu creates a domU).
 #
 #   xen-bed-arm64.sh [-o DIR] [-t SECONDS] [SCENARIO[+SCENARIO...]]
 #   xen-bed-arm64.sh --build   build (or find in the cache) everything
 #
-# SCENARIO     scripts/xen-bed-arm64/SCENARIO.sh, else the x86 bed's
-#              scripts/xen-bed/SCENARIO.sh (dom0 alone only); several,
-#              joined by +, run one after the other in the same boot
-#              (default: dom0+blk)
+# SCENARIO     scripts/xen-bed-arm64/SCENARIO.sh (blk, domu), else the x86
+#              bed's scripts/xen-bed/SCENARIO.sh (dom0); several, joined
+#              by +, run one after the other in the same boot (default:
+#              dom0+blk; everything: dom0+blk+domu)
 # -o DIR       results: console.log, qemu.log, result.ktap, times (default:
 #              a new directory under ${TMPDIR:-/tmp})
-# -t SECONDS   ceiling for the whole QEMU run (default 900); a run that
-#              reaches it fails
+# -t SECONDS   ceiling for the whole QEMU run (default 900, or what a
+#              scenario asks for); a run that reaches it fails
 #
 # What it uses, all from Debian 12's archive, cached under
 # $VA_CACHE/xen-arm64/ (see Documentation/xen-bed-arm64.rst):
@@ -30,11 +30,12 @@
 #   headers-<abi>-<ver>/  linux-headers-<abi>-arm64 and -common, with the
 #                         host's linux-kbuild-6.1 (same version) for the
 #                         host programs (fixdep, modpost)
-#   base-<key>.cpio       dom0's initramfs: busybox-static, bash and its
-#                         libraries (arm64 packages unpacked) and the kernel's
-#                         modules the scenarios load; each run appends the
-#                         init, the scenarios, the project's modules and its
-#                         tools (cross-built, static)
+#   base-<key>.cpio       dom0's initramfs: busybox-static, bash, the Xen
+#                         toolstack and their libraries (arm64 packages
+#                         unpacked) and the kernel's modules the scenarios
+#                         load; each run appends the init, the scenarios,
+#                         the project's modules and its tools (cross-built,
+#                         static); the domU's is the same with its own init
 #
 # Stdout: one KTAP document (the scenarios' cases, printed by dom0 on the
 # console, and the host's own).  Exit status non-zero if any failed.
@@ -53,7 +54,7 @@ usage() {
 }
 
 out=''
-ceiling=900
+ceiling=''
 build_only=0
 while [[ $# -gt 0 ]]; do
 	case $1 in
@@ -93,14 +94,25 @@ scenario_file() {
 	done
 	return 1
 }
+# A scenario that creates a domU says so in a line "# xen-bed: domu"; one
+# may ask for a longer ceiling in a line "# xen-bed: ceiling N" (the
+# longest asked for wins).
+with_domu=0
 if [[ $build_only -eq 0 ]]; then
 	IFS=+ read -r -a scenario_list <<<"$scenarios"
+	asked=900
 	for s in "${scenario_list[@]}"; do
 		f=$(scenario_file "$s") || va_die "no scenario '$s'"
-		# No toolstack here: a scenario that creates a domU cannot run.
-		! grep -qx '# xen-bed: domu' "$f" ||
-			va_die "scenario '$s' creates a domU: not on arm64 yet"
+		if grep -qx '# xen-bed: domu' "$f"; then
+			# The x86 bed's domU scenarios need its Debian root.
+			[[ $f == "$VA_ROOT/scripts/xen-bed-arm64/"* ]] ||
+				va_die "scenario '$s' is the x86 bed's domU scenario: not on arm64"
+			with_domu=1
+		fi
+		c=$(sed -n 's/^# xen-bed: ceiling \([0-9]\{1,\}\)$/\1/p' "$f" | head -n1)
+		[[ -z $c || $c -le $asked ]] || asked=$c
 	done
+	ceiling=${ceiling:-$asked}
 fi
 
 XB=$VA_CACHE/xen-arm64
@@ -117,10 +129,20 @@ xen_config=(
 suite=bookworm
 cross=aarch64-linux-gnu-
 # dom0's userland: arm64 packages unpacked (not installed: no maintainer
-# script runs), bash for the x86 bed's scenario library.
-userland_pkgs=(busybox-static bash libc6 libtinfo6)
-# The kernel's modules in dom0's initramfs (with what they depend on).
-dom0_modules=(virtio_blk loop)
+# script runs), bash for the x86 bed's scenario library, and the toolstack
+# (xenstored, xenconsoled, xen-init-dom0, xl) with the libraries it links
+# (the list apt-cache depends --recurse gives for them, without what only
+# Debian's scripts need: python3, udev, ucf, xen-utils-common); base_build
+# checks every library the toolstack's programs need is there.
+userland_pkgs=(busybox-static bash libc6 libtinfo6
+	xen-utils-4.17 xenstore-utils libxenmisc4.17 libxenstore4 libxencall1
+	libxenevtchn1 libxenforeignmemory1 libxengnttab1 libxentoollog1
+	libxentoolcore1 libxendevicemodel1 libxenhypfs1 libyajl2 libncurses6
+	libfdt1 libext2fs2 libuuid1 zlib1g libgcc-s1 gcc-12-base)
+toolstack_bins=(xl xenstored xenconsoled xen-init-dom0)
+# The kernel's modules in the initramfs (with what they depend on): the
+# toolstack's devices, and what the scenarios load.
+dom0_modules=(xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd virtio_blk loop)
 # QEMU, Xen's and dom0's command lines.  guest-loader places dom0's kernel
 # and initramfs at fixed addresses in RAM (which starts at 0x40000000):
 # Xen itself is at 0x40200000, QEMU's device tree at 0x48000000 (RAM + 128
@@ -421,18 +443,27 @@ kernel_ensure() {
 base_key() {
 	{
 		basename "$kernel_dir"
+		echo "$xen_version"
 		printf '%s\n' "${userland_pkgs[@]}"
 		printf '%s\n' "${dom0_modules[@]}"
-		echo "xen-bed-arm64 base 1"
+		echo "xen-bed-arm64 base 2"
 	} | va_hash
 }
 
 base_build() { # CPIO
-	local cpio=$1 stage all m f deb
+	local cpio=$1 stage all m f deb p pkgs=()
 	[[ -f $cpio ]] && return 0
 	stage=$(mktemp -d "$XB/stage.XXXXXX")
 	va_note "initramfs: building $cpio"
-	deb_fetch "$stage/dl" "${userland_pkgs[@]}"
+	# The toolstack of the hypervisor's own version (main), not the
+	# security suite's newer one.
+	for p in "${userland_pkgs[@]}"; do
+		case $p in
+		xen-utils-4.17 | xenstore-utils | libxen*) pkgs+=("$p=$xen_version") ;;
+		*) pkgs+=("$p") ;;
+		esac
+	done
+	deb_fetch "$stage/dl" "${pkgs[@]}"
 	mkdir -p "$stage/root"
 	for deb in "$stage"/dl/*.deb; do
 		dpkg-deb -x "$deb" "$stage/root"
@@ -441,6 +472,17 @@ base_build() { # CPIO
 		"$stage/root/usr/share/locale" "$stage/root/usr/share/info"
 	[[ -x $stage/root/bin/busybox && -x $stage/root/bin/bash ]] ||
 		va_die "no /bin/busybox or /bin/bash in the unpacked packages"
+	# Every library the toolstack's programs link is in the root.
+	local b lib
+	for b in "${toolstack_bins[@]}"; do
+		f=$stage/root/usr/lib/xen-4.17/bin/$b
+		[[ -x $f ]] || va_die "no $b in /usr/lib/xen-4.17/bin"
+		for lib in $("${cross}readelf" -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+			[[ -n $(find "$stage/root/lib" "$stage/root/usr/lib" -name "$lib" -print -quit) ]] ||
+				va_die "$b needs $lib, which no package of userland_pkgs has"
+		done
+	done
+	mkdir -p "$stage/root/var/lib/xen" "$stage/root/var/log/xen" "$stage/root/var/run"
 	mkdir -p "$stage/root/"{sbin,usr/bin,usr/sbin,proc,sys,dev,run,tmp,root,etc}
 	# The modules: depmod over the whole set, then only what dom0_modules
 	# need (modprobe --show-depends reads modules.dep, whatever the
@@ -536,19 +578,29 @@ build_project() {
 }
 
 # What this run adds to the initramfs: the init, the scenarios (the x86
-# bed's library and the scenarios asked for), the modules and the tools.
+# bed's library, this bed's scripts and the scenarios asked for), the
+# modules and the tools.
 t0=$SECONDS
 overlay=$out/overlay
 rm -rf "$overlay"
 mkdir -p "$overlay/xen-bed/ko" "$overlay/usr/local/bin" "$overlay/dev"
 with_lock "$XB/project.lock" build_project
-cp "$VA_ROOT/scripts/xen-bed-arm64/init" "$overlay/init"
-cp "$VA_ROOT/scripts/xen-bed/lib.sh" "$overlay/xen-bed/"
+cp "$VA_ROOT/scripts/xen-bed/lib.sh" "$VA_ROOT"/scripts/xen-bed-arm64/*.sh "$overlay/xen-bed/"
 for s in "${scenario_list[@]}"; do
 	cp "$(scenario_file "$s")" "$overlay/xen-bed/$s.sh"
 done
-chmod 755 "$overlay/init"
 mknod -m 600 "$overlay/dev/console" c 5 1
+# The domU (scenarios with "# xen-bed: domu"): the same kernel, and the
+# same initramfs with the domU's own init, in dom0's in /xen-bed/domu/.
+if [[ $with_domu -eq 1 ]]; then
+	install -m 755 "$VA_ROOT/scripts/xen-bed-arm64/domu-init" "$overlay/init"
+	(cd "$overlay" && find . | cpio -o -H newc -R 0:0 --quiet) >"$out/overlay-domu.cpio"
+	mkdir -p "$overlay/xen-bed/domu"
+	cp "$image" "$overlay/xen-bed/domu/Image"
+	cat "$base_cpio" "$out/overlay-domu.cpio" >"$overlay/xen-bed/domu/initrd.cpio"
+	rm -f "$out/overlay-domu.cpio"
+fi
+install -m 755 "$VA_ROOT/scripts/xen-bed-arm64/init" "$overlay/init"
 (cd "$overlay" && find . | cpio -o -H newc -R 0:0 --quiet) >"$out/overlay.cpio"
 cat "$base_cpio" "$out/overlay.cpio" >"$out/initrd.cpio"
 rm -rf "$overlay" "$out/overlay.cpio"
@@ -634,11 +686,24 @@ xen_reports() {
 # Reports in dom0's kernel log (what is not Xen's) and from its processes.
 # The scenarios' own lines are results, not reports, except a process
 # killed by a signal.
+kernel_reports() {
+	grep -aE 'BUG:|WARNING:|Oops|Internal error|Unable to handle|segfault|unhandled|Kernel panic|Call trace:|UBSAN|KASAN|INFO: task .* blocked|soft lockup|hard LOCKUP|rcu_.*stall|killed by signal' || true
+}
 dom0_reports() {
-	sed 's/(XEN) .*$//' "$out/console.txt" |
-		grep -aE 'BUG:|WARNING:|Oops|Internal error|Unable to handle|segfault|unhandled|Kernel panic|Call trace:|UBSAN|KASAN|INFO: task .* blocked|soft lockup|hard LOCKUP|rcu_.*stall|killed by signal' |
-		grep -avF 'xen-bed: ' | head -n 20 || true
-	grep -aE 'xen-bed: .*killed by signal' "$out/console.txt" | head -n 20 || true
+	sed 's/(XEN) .*$//' "$out/console.txt" | grep -avF 'domu-console: ' |
+		kernel_reports | grep -avF 'xen-bed: ' | head -n 20
+	grep -avF 'domu-console: ' "$out/console.txt" |
+		grep -aE 'xen-bed: .*killed by signal' | head -n 20 || true
+}
+
+# The domU's console, as dom0 relayed it line by line into its kernel log
+# with the prefix "domu-console: " (scripts/xen-bed-arm64/domu.sh).
+sed -n 's/^.*domu-console: //p' "$out/console.txt" >"$out/domu-console.txt"
+# Xen's own lines may cut into a relayed line on the serial console.
+domu_reports() {
+	sed 's/(XEN) .*$//' "$out/domu-console.txt" | kernel_reports |
+		grep -avF 'xen-bed: ' | head -n 20
+	grep -aE 'xen-bed: .*killed by signal' "$out/domu-console.txt" | head -n 20 || true
 }
 
 n=0
@@ -690,6 +755,14 @@ r=$(xen_reports)
 host_case "$([[ -z $r ]] && echo 1 || echo 0)" console_xen_clean "$r"
 r=$(dom0_reports)
 host_case "$([[ -z $r ]] && echo 1 || echo 0)" console_dom0_clean "$r"
+if [[ $with_domu -eq 1 ]]; then
+	if [[ -s $out/domu-console.txt ]]; then
+		r=$(domu_reports)
+		host_case "$([[ -z $r ]] && echo 1 || echo 0)" console_domu_clean "$r"
+	else
+		host_case 0 console_domu_clean "no line of the domU's console reached dom0's"
+	fi
+fi
 if [[ -z $why && $qrc -eq 0 ]]; then
 	host_case 1 powered_off
 else

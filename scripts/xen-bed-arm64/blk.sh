@@ -5,8 +5,9 @@
 # the arm64 Xen test bed, run by dom0's init (scripts/xen-bed-arm64/init).
 # Both ends in dom0, over the real hypervisor: virtio-argo-backend serves a
 # 64 MiB image on tmpfs to frontend 0, and virtio_argo.ko backend=0 (with
-# its control ring on a port of its own) in the same kernel finds its disk, to which the unmodified virtio_blk binds (its
-# size and serial checked).  Data written and read back with and without
+# its control ring on a port of its own) in the same kernel finds its
+# disk, to which the unmodified virtio_blk binds (its size and serial
+# checked).  Data written and read back with and without
 # O_DIRECT (4 KiB and 1 MiB blocks, at an offset), compared by SHA-256
 # after the page cache is dropped; the transport unloaded (the disk goes),
 # loaded again (the disk is back with the data), unloaded; the backend
@@ -20,6 +21,14 @@ ko=/xen-bed/ko
 img=/run/blk.img
 img_bytes=$((64 << 20))
 serial=xenbed-arm64-blk
+
+# Both ends in one domain: an Argo ring is named by (domain, port,
+# partner), so the transport's control ring cannot be on the backend's
+# port, VIRTIO_ARGO_PORT_CTRL (0x76a10000; "disallowed reregistration of
+# existing ring", -EEXIST): ctrl_port moves it and the transport's data
+# rings, which follow it, clear of the backend's (0x76a20000 + N).  The
+# backend learns the port from the transport's HELLO.
+transport_args=(backend=0 ctrl_port=0x76a18000)
 
 # ---- the backend ----
 
@@ -44,105 +53,8 @@ backend_stop() { # LOG
 	[[ $rc -eq 0 ]]
 }
 
-# ---- the transport and the disk ----
-
-D=''
-# The disk with our serial, in D.
-find_disk() {
-	local s
-	D=''
-	for s in /sys/block/vd*/serial; do
-		[[ -f $s && $(cat "$s") == "$serial" ]] || continue
-		D=$(basename "${s%/serial}")
-		[[ -b /dev/$D ]] && return 0
-	done
-	return 1
-}
-
-states() {
-	cat /sys/devices/platform/virtio-argo.*/state 2>/dev/null
-}
-
-all_live() {
-	[[ -n $(states) ]] && ! states | grep -qv '^live$'
-}
-
-# Both ends in one domain: an Argo ring is named by (domain, port,
-# partner), so the transport's control ring cannot be on the backend's
-# port, VIRTIO_ARGO_PORT_CTRL (0x76a10000; "disallowed reregistration of
-# existing ring", -EEXIST): ctrl_port moves it and the transport's data
-# rings, which follow it, clear of the backend's (0x76a20000 + N).  The
-# backend learns the port from the transport's HELLO.
-fe_ctrl_port=0x76a18000
-
-transport_load() {
-	# virtio and virtio_ring are built into Debian's arm64 kernel.
-	insmod "$ko/virtio_argo.ko" backend=0 ctrl_port="$fe_ctrl_port" || {
-		dmesg | tail -n 5
-		return 1
-	}
-	modprobe virtio_blk || return 1
-	xb_wait 120 find_disk || {
-		ls /sys/block /sys/bus/platform/devices
-		dmesg | grep virtio | tail -n 10
-		return 1
-	}
-	echo "disk /dev/$D"
-	local b
-	for b in /sys/devices/platform/virtio-argo.*; do
-		echo "$b: backend_domain $(cat "$b/backend_domain"), state $(cat "$b/state")"
-		[[ $(cat "$b/backend_domain") == 0 ]] || return 1
-	done
-	all_live
-}
-
-disk_right() {
-	find_disk || return 1
-	local size drv
-	size=$(($(cat "/sys/block/$D/size") * 512))
-	drv=$(basename "$(readlink "/sys/block/$D/device/driver")")
-	echo "/dev/$D: $size bytes, serial $(cat "/sys/block/$D/serial"), driver $drv"
-	[[ $size -eq $img_bytes && $drv == virtio_blk ]]
-}
-
-transport_unload() {
-	rmmod virtio_argo || return 1
-	xb_wait 60 bash -c '! ls /sys/block | grep -q "^vd"' || {
-		ls /sys/block
-		return 1
-	}
-	echo "disks left: $(ls /sys/block)"
-}
-
-# ---- data ----
-
-# write_read NAME BS COUNT SEEK DIRECT: COUNT blocks of BS bytes of random
-# data written at block SEEK (with O_DIRECT if DIRECT is 1), the page
-# cache dropped, read back and compared by SHA-256; the pattern kept in
-# /run/pat-NAME for a later check.
-write_read() {
-	local name=$1 bs=$2 count=$3 seek=$4 direct=$5 pat=/run/pat-$1 of='' f=''
-	if [[ $direct -eq 1 ]]; then
-		of=oflag=direct
-		f=iflag=direct
-	fi
-	head -c $((bs * count)) /dev/urandom >"$pat" || return 1
-	dd if="$pat" of="/dev/$D" bs="$bs" count="$count" seek="$seek" \
-		${of:+"$of"} conv=fsync 2>&1 || return 1
-	sync
-	echo 3 >/proc/sys/vm/drop_caches
-	read_check "$name" "$bs" "$count" "$seek" "$f"
-}
-
-read_check() { # NAME BS COUNT SEEK [IFLAG]
-	local want have
-	want=$(sha256sum <"/run/pat-$1" | cut -d' ' -f1)
-	have=$(dd if="/dev/$D" bs="$2" count="$3" skip="$4" ${5:+"$5"} 2>/dev/null |
-		sha256sum | cut -d' ' -f1)
-	echo "written $want"
-	echo "read    $have"
-	[[ -n $want && $want == "$have" ]]
-}
+# shellcheck source=scripts/xen-bed-arm64/blk-lib.sh
+. /xen-bed/blk-lib.sh
 
 # The backend's image file holds what the disk was given.
 read_image() {
