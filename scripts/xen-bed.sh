@@ -15,8 +15,8 @@
 # -t SECONDS   ceiling for the whole QEMU run (default 900, or what the
 #              scenario asks for); a run that reaches it fails
 #
-# VA_XEN_BED_NET=1 adds the virtio-net cases to the scenario domu (off:
-# they fail, see Documentation/xen-bed.rst).
+# VA_XEN_BED_ARGS="xenbed_NAME=VALUE ..." passes parameters to the scenario
+# (on dom0's kernel command line; see the scenario for its own).
 #
 # What it uses, all from Debian 12's archive, cached under
 # $VA_CACHE/xen/ (see Documentation/xen-bed.rst):
@@ -436,7 +436,7 @@ base_ensure() {
 # the toolstack and the hardware database, and only the modules the domU
 # loads (with what they depend on).  Each run appends the domU's init, the
 # scenarios, the project's modules and tools (as for dom0).
-domu_modules=(virtio_blk virtio_net virtio_console ext4)
+domu_modules=(virtio_blk virtio_net virtio_console ext4 xen_blkfront xen_netfront)
 
 domu_key() {
 	{
@@ -568,13 +568,23 @@ cat "$base_cpio" "$out/overlay.cpio" >"$out/initrd.cpio"
 rm -rf "$overlay" "$out/overlay.cpio"
 times "modules, tools, initramfs" "$((SECONDS - t0))"
 
+# VA_XEN_BED_ARGS: more parameters for the scenario, xenbed_NAME=VALUE
+# each, on dom0's command line (so in its init's environment).  QEMU
+# splits -initrd at commas, so none may hold one.
+extra_args=''
+for a in ${VA_XEN_BED_ARGS:-}; do
+	[[ $a =~ ^xenbed_[a-z0-9_]+=[A-Za-z0-9_+.-]*$ ]] ||
+		va_die "VA_XEN_BED_ARGS: '$a' is not xenbed_NAME=VALUE (letters, digits, _ + . -)"
+	extra_args+=" $a"
+done
+
 # Boot.  The QEMU run ends when dom0 powers the machine off (or reboots it:
 # -no-reboot); the ceiling only catches a hang.  Once dom0 has said that the
 # scenario is over, the power-off gets a grace period of its own.
 qemu=(qemu-system-x86_64 -machine pc -cpu qemu64 -smp 2 -m "$qemu_mem"
 	-nographic -no-reboot -monitor none -serial "file:$out/console.log"
 	-kernel "$xen_image" -append "$xen_cmdline"
-	-initrd "$vmlinuz $dom0_cmdline xenbed_scenario=$scenario xenbed_net=${VA_XEN_BED_NET:-0},$out/initrd.cpio")
+	-initrd "$vmlinuz $dom0_cmdline xenbed_scenario=$scenario${extra_args},$out/initrd.cpio")
 printf '%q ' "${qemu[@]}" >"$out/qemu.cmd"
 echo >>"$out/qemu.cmd"
 va_note "booting Xen and dom0 (scenario $scenario, ceiling $ceiling s)"

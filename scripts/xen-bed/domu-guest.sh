@@ -17,7 +17,7 @@
 # lost), started again (the device live, fio verify passes); the transport
 # unloaded and loaded again.  virtio-console: the backend's port in dom0
 # (a unix socket) is the domU's hvc1, a line each way.  virtio-net: the
-# backend's tap in dom0, ping and 8 MiB by TCP each way (bulk.py); on a
+# backend's tap in dom0, ping and 32 MiB by TCP each way (bulk.py); on a
 # failure or a stall the transport's counters and TCP's state.
 
 # shellcheck source=scripts/xen-bed/lib.sh
@@ -218,7 +218,7 @@ console_both_ways() {
 mac=52:54:00:99:00:01
 ip_dom0=10.99.0.1
 ip_domu=10.99.0.2
-bulk_bytes=$((8 << 20))
+bulk_bytes=$((32 << 20))
 IF=''
 iface_of_mac() {
 	local i
@@ -248,9 +248,9 @@ net_up() {
 	command ping -c 5 -i 0.2 "$ip_dom0"
 }
 
-# The transport's counters of every device, one line each, and TCP's view:
-# what a stall leaves to look at.
-net_evidence() {
+# What a transfer cost, printed after each: the transport's counters of
+# every device (one line each) and TCP's retransmissions.
+net_counters() {
 	local d f line
 	for d in /sys/devices/platform/virtio-argo.*; do
 		line="${d##*/} $(cat "$d/state")"
@@ -259,6 +259,13 @@ net_evidence() {
 		done
 		echo "$line"
 	done
+	awk '$1 == "Tcp:" && !h { h = $0; next } $1 == "Tcp:" { n = split(h, k); for (i = 2; i <= n; i++) if (k[i] ~ /RetransSegs|InErrs|OutRsts/) printf "%s=%s ", k[i], $i; print "" }' /proc/net/snmp
+	argo info | grep 'ended by the poll'
+}
+
+# And TCP's view: what a stall leaves to look at.
+net_evidence() {
+	net_counters
 	ss -tin
 	cat /proc/net/tcp
 	ip -s link show "$IF"
@@ -273,6 +280,7 @@ net_recv() {
 	sync_ask "net ready"
 	wait "$p" || rc=$?
 	cat /tmp/bulk-recv.out
+	net_counters
 	[[ $rc -eq 0 ]] || net_evidence
 	[[ $rc -eq 0 ]]
 }
@@ -290,6 +298,7 @@ net_send() {
 	fi
 	wait "$p" || rc=$?
 	cat /tmp/bulk-send.out
+	net_counters
 	[[ $rc -eq 0 ]] || net_evidence
 	[[ $rc -eq 0 ]]
 }
@@ -382,9 +391,8 @@ if xb_case domu_transport_load transport_load; then
 	if xb_case domu_console_load console_load; then
 		xb_case domu_console_both_ways console_both_ways
 	fi
-	# Only with xenbed_net=1 (VA_XEN_BED_NET=1 on the host): the domU
-	# gets no answer from dom0 over it yet (Documentation/xen-bed.rst).
-	if [[ ${xenbed_net:-0} == 1 ]]; then
+	# Left out with VA_XEN_BED_ARGS=xenbed_net=0 on the host.
+	if [[ ${xenbed_net:-1} == 1 ]]; then
 		if xb_case domu_net_up net_up; then
 			xb_case domu_net_from_dom0 net_recv
 			xb_case domu_net_to_dom0 net_send

@@ -26,11 +26,10 @@
 
 # shellcheck source=scripts/xen-bed/lib.sh
 . /xen-bed/lib.sh
-
-ko=/xen-bed/ko
-dd=/xen-bed/domu
 domu_name=domu
-glog=/var/log/xen/console/guest-$domu_name.log
+# shellcheck source=scripts/xen-bed/domu-lib.sh
+. /xen-bed/domu-lib.sh
+
 port=7000
 domu_port=7001
 pong_ring=4194304
@@ -40,60 +39,13 @@ ctl_sock=/run/xenbed-backend.sock
 tap=xbtap0
 ip_dom0=10.99.0.1
 ip_domu=10.99.0.2
-bulk_bytes=$((8 << 20))
+bulk_bytes=$((32 << 20))
 img_mib=64
 sizes=(56 4096 65536 1048576)
 count=3
 domid=''
 
-# ---- the domU's console, relayed ----
-
-relay_start() {
-	# tail -F waits for the file, which xenconsoled opens when the
-	# domain's console appears.
-	# One write per line to /dev/kmsg (mawk, unbuffered).
-	tail -F -n +1 "$glog" 2>/dev/null |
-		awk -W interactive '{
-			sub(/\r$/, "")
-			print "<5>domu-console: " $0 >"/dev/kmsg"
-			fflush("/dev/kmsg")
-			print >>"/tmp/domu-console.log"
-			fflush("/tmp/domu-console.log")
-		}' &
-}
-
-# After the domain is gone: every line of its console relayed.
-relay_drain() {
-	xb_wait 120 bash -c "[[ \$(wc -l <$glog) -le \$(wc -l </tmp/domu-console.log) ]]" || {
-		echo "the relay is behind: $(wc -l <"$glog") lines logged, $(wc -l </tmp/domu-console.log) relayed"
-		return 1
-	}
-	echo "$(wc -l </tmp/domu-console.log) lines of the domU's console relayed"
-}
-
-domain_alive() {
-	xl domid "$domu_name" >/dev/null 2>&1
-}
-
-# Wait for the domU's line "# sync: WHAT" (as relayed), at most SECS and not
-# after the domain is gone.
-wait_sync() { # WHAT SECS
-	local end=$(($(xb_now) + $2))
-	until grep -qF "xen-bed: # sync: $1" "$glog" 2>/dev/null; do
-		if ! domain_alive || [[ $(xb_now) -ge $end ]]; then
-			xb_note "no '# sync: $1' from the domU"
-			return 1
-		fi
-		sleep 0.2
-	done
-}
-
 # ---- argo ----
-
-load() {
-	xb_case insmod_argo insmod "$ko/argo.ko" &&
-		xb_check dev_argo test -c /dev/argo
-}
 
 pong_pid=''
 pong_start() {
@@ -181,12 +133,20 @@ tap_up() {
 		ip addr show "$tap"
 }
 
-# dom0's side of a stall: the backend's counters, TCP, the tap.
-net_evidence() {
+# What a transfer cost, printed after each: the backend's counters of
+# every device (one line each) and TCP's retransmissions.
+net_counters() {
 	local id
 	for id in $(virtio-argo-ctl --control "$ctl_sock" list | awk 'NR > 1 { print $1 }'); do
 		echo "backend $id: $(virtio-argo-ctl --control "$ctl_sock" stats "$id" | tail -n +2 | tr '\n' ' ')"
 	done
+	awk '$1 == "Tcp:" && !h { h = $0; next } $1 == "Tcp:" { n = split(h, k); for (i = 2; i <= n; i++) if (k[i] ~ /RetransSegs|InErrs|OutRsts/) printf "%s=%s ", k[i], $i; print "" }' /proc/net/snmp
+	argo info | grep 'ended by the poll'
+}
+
+# dom0's side of a stall: the backend's counters, TCP, the tap.
+net_evidence() {
+	net_counters
 	ss -tin
 	cat /proc/net/tcp
 	ip -s link show "$tap"
@@ -199,6 +159,7 @@ net_ping() {
 net_send() {
 	local rc=0
 	python3 /xen-bed/bulk.py send "$ip_domu" 5001 "$bulk_bytes" 240 || rc=$?
+	net_counters
 	[[ $rc -eq 0 ]] || net_evidence
 	[[ $rc -eq 0 ]]
 }
@@ -215,6 +176,7 @@ net_recv() {
 	fi
 	wait "$p" || rc=$?
 	cat /tmp/bulk-recv.out
+	net_counters
 	[[ $rc -eq 0 ]] || net_evidence
 	[[ $rc -eq 0 ]]
 }
@@ -246,7 +208,7 @@ domu_config() {
 		type = "pv"
 		kernel = "$dd/vmlinuz"
 		ramdisk = "$dd/initrd.cpio.zst"
-		extra = "console=hvc0 printk.devkmsg=on xenbed_domu=domu-guest xenbed_net=${xenbed_net:-0}"
+		extra = "console=hvc0 printk.devkmsg=on xenbed_domu=domu-guest xenbed_net=${xenbed_net:-1}"
 		memory = 896
 		vcpus = 2
 		on_poweroff = "destroy"
@@ -256,22 +218,6 @@ domu_config() {
 	cat /tmp/domu.cfg
 }
 
-domu_create() {
-	xl create -p /tmp/domu.cfg || return 1
-	xl list
-	xl domid "$domu_name" && xl vcpu-list "$domu_name"
-}
-
-# The domU powers itself off at its end: the domain goes away by itself,
-# after the domU said it was over.
-domu_gone() {
-	xb_wait 1800 bash -c "! xl domid $domu_name" || {
-		xl list
-		return 1
-	}
-	grep -q 'xen-bed: # domu over' "$glog"
-}
-
 load
 # The backend's tap.
 modprobe tun
@@ -279,7 +225,7 @@ mkdir -p /srv
 mount -t tmpfs -o size=$((img_mib + 16))m tmpfs /srv
 truncate -s "${img_mib}M" "$img"
 xb_case domu_config domu_config
-if xb_case domu_create domu_create; then
+if xb_case domu_create domu_create /tmp/domu.cfg; then
 	domid=$(xl domid "$domu_name")
 	xb_note "the domU is domain $domid"
 	relay_start
@@ -297,7 +243,7 @@ if xb_case domu_create domu_create; then
 	if wait_sync "console ready" 1500; then
 		xb_case console_both_ways console_talk
 	fi
-	if [[ ${xenbed_net:-0} == 1 ]] && wait_sync "net" 900; then
+	if [[ ${xenbed_net:-1} == 1 ]] && wait_sync "net" 900; then
 		if grep -qF 'xen-bed: # sync: net ready' "$glog"; then
 			xb_case net_ping_domu net_ping
 			xb_case net_to_domu net_send
