@@ -653,6 +653,12 @@ const char *argo_provider_name(void)
 }
 EXPORT_SYMBOL_GPL(argo_provider_name);
 
+int argo_domain_id(u16 domain)
+{
+	return argo_prov->domain(domain);
+}
+EXPORT_SYMBOL_GPL(argo_domain_id);
+
 static const struct argo_provider *argo_pick_provider(void)
 {
 #ifdef CONFIG_XEN

@@ -16,7 +16,9 @@
  *				Xen; under the loopback provider, the virtual
  *				domain (the tests use domain=1 backend=0)
  *	ctrl_port=<port>	the local control ring's port; device N's data
- *				ring is on ctrl_port + 1 + N
+ *				ring is on ctrl_port + 1 + N (default
+ *				0x76a10000, 0x76a18000 with the backend in
+ *				this same domain)
  *	timeout_ms=<ms>		how long a control request waits (5000)
  *	data_ring=<bytes>	each device's completion ring (256 KiB)
  *	tx_backlog=<bytes>	a console's output kept while the backend's
@@ -1467,12 +1469,31 @@ static void va_backend_stop(struct va_backend *be)
 	va_backend_free(be);
 }
 
+/*
+ * A ring is named by (domain, port, partner): with the backend in this
+ * very domain, the default control port is the backend's own ring.  The
+ * backend answers the port a request came from, so the frontend takes
+ * another one (and its data rings follow it, clear of the backend's at
+ * VIRTIO_ARGO_PORT_DATA_BASE).  A port given with ctrl_port= is kept.
+ */
+#define VA_LOCAL_CTRL_PORT	(VIRTIO_ARGO_PORT_CTRL + 0x8000)
+static_assert(VA_LOCAL_CTRL_PORT + 1 + VIRTIO_ARGO_MAX_DEVICES <=
+	      VIRTIO_ARGO_PORT_DATA_BASE);
+
+static u32 va_ctrl_port(u16 self)
+{
+	if (ctrl_port == VIRTIO_ARGO_PORT_CTRL &&
+	    argo_domain_id(self) == backend)
+		return VA_LOCAL_CTRL_PORT;
+	return ctrl_port;
+}
+
 /* Connect the frontend acting as domain @self to the backend. */
 static struct va_backend *va_backend_start(u16 self, unsigned int instance)
 {
 	struct argo_endpoint_cfg cfg = {
 		.domain = self,
-		.port = ctrl_port,
+		.port = va_ctrl_port(self),
 		.partner = backend,
 		.ring_size = VA_CTRL_RING,
 		.ops = &va_ctrl_ops,
@@ -1496,7 +1517,7 @@ static struct va_backend *va_backend_start(u16 self, unsigned int instance)
 	/* Messages name the frontend domain only if there are several. */
 	if (ndomain > 1)
 		snprintf(be->name, sizeof(be->name), "domain %u: ", self);
-	be->ctrl_port = ctrl_port;
+	be->ctrl_port = cfg.port;
 	mutex_init(&be->req_mutex);
 	spin_lock_init(&be->req_lock);
 	init_completion(&be->tx_space);
@@ -1511,8 +1532,10 @@ static struct va_backend *va_backend_start(u16 self, unsigned int instance)
 	be->ctrl = argo_endpoint_open(&cfg);
 	if (IS_ERR(be->ctrl)) {
 		ret = PTR_ERR(be->ctrl);
-		pr_err("cannot open the control ring (domain %u port %#x partner %u): %d\n",
-		       self, ctrl_port, backend, ret);
+		pr_err("cannot open the control ring (domain %u port %#x partner %u): %d%s\n",
+		       self, cfg.port, backend, ret,
+		       ret == -EEXIST ?
+		       " (port taken: choose another with ctrl_port=)" : "");
 		goto free;
 	}
 	ret = va_hello(be, &hi, 0);

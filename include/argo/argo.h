@@ -156,6 +156,11 @@ size_t argo_msg_copy_to_iter(const struct argo_msg *msg, size_t off,
 
 /* Name of the provider in use ("xen" or "loopback"). */
 const char *argo_provider_name(void);
+/*
+ * The domain an endpoint opened with @domain acts as (ARGO_DOMID_SELF: this
+ * kernel's own), or a negative errno if the provider has no such domain.
+ */
+int argo_domain_id(u16 domain);
 /* Space waits the core's poll ended, over all endpoints (0 normally). */
 u64 argo_tx_rescued(void);
 
