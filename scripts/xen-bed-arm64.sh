@@ -394,12 +394,22 @@ kernel_fetch() { # DIR
 	touch "$d/.complete"
 }
 
+# The flavour's Makefile includes -common's by absolute path: make it ours,
+# on every run, since the cache may have moved ($VIRTIO_ARGO_CACHE).
+headers_point() { # DIR
+	sed -i "s|^include .*/usr/src/linux-headers-|include $1/root/usr/src/linux-headers-|" \
+		"$1/root/usr/src/linux-headers-$kabi/Makefile"
+}
+
 # The arm64 headers (the flavour's and -common), unpacked; their scripts
 # and tools are symlinks into linux-kbuild-6.1, the host's own (amd64, so
 # fixdep and modpost run here), which must be the same version.
 headers_fetch() { # DIR
-	local d=$1 kb hdir
-	[[ -f $d/.complete ]] && return 0
+	local d=$1 kb hdir=$1/root/usr/src/linux-headers-$kabi
+	if [[ -f $d/.complete ]]; then
+		headers_point "$d"
+		return 0
+	fi
 	kb=$(dpkg-query -W -f='${Version}' linux-kbuild-6.1 2>/dev/null || true)
 	[[ $kb == "$kver" ]] ||
 		va_die "linux-kbuild-6.1 is '$kb', not $kver as the headers (run scripts/deps.sh)"
@@ -411,11 +421,9 @@ headers_fetch() { # DIR
 		dpkg-deb -x "$deb" "$d/root"
 	done
 	rm -rf "$d/dl"
-	hdir=$d/root/usr/src/linux-headers-$kabi
 	[[ -f $hdir/Makefile && -f $hdir/Module.symvers ]] ||
 		va_die "no Makefile or Module.symvers in $hdir"
-	# The flavour's Makefile includes -common's by absolute path: ours.
-	sed -i "s|^include /usr/src/|include $d/root/usr/src/|" "$hdir/Makefile"
+	headers_point "$d"
 	mkdir -p "$d/root/usr/lib"
 	ln -sfn /usr/lib/linux-kbuild-6.1 "$d/root/usr/lib/linux-kbuild-6.1"
 	[[ -x $hdir/scripts/basic/fixdep && -x $hdir/scripts/mod/modpost ]] ||
