@@ -23,9 +23,10 @@ def data(n):
     return random.Random(SEED).randbytes(n)
 
 
+# Listen first: making the expected bytes takes a minute and more under TCG
+# on a busy machine, and the sender waits for this line.  SECONDS bounds
+# the wait for the sender and, from its connection on, the transfer.
 def recv(port, n, secs):
-    end = time.time() + secs
-    want = hashlib.sha256(data(n)).hexdigest()
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("0.0.0.0", port))
@@ -34,6 +35,7 @@ def recv(port, n, secs):
     ls.settimeout(secs)
     s, peer = ls.accept()
     t0 = time.time()
+    end = t0 + secs
     h = hashlib.sha256()
     got = 0
     while got < n and time.time() < end:
@@ -47,16 +49,18 @@ def recv(port, n, secs):
         h.update(d)
         got += len(d)
     dt = time.time() - t0
-    ok = got == n and h.hexdigest() == want
+    ok = got == n and h.hexdigest() == hashlib.sha256(data(n)).hexdigest()
     print("received %d of %d bytes from %s in %.1f s (%.2f MiB/s), sha256 %s"
           % (got, n, peer[0], dt, got / max(dt, 0.001) / 1048576,
              "equal" if ok else "DIFFERENT or incomplete"), flush=True)
     return 0 if ok else 1
 
 
+# The bytes are made before SECONDS start: they bound the connection and
+# the transfer.
 def send(host, port, n, secs):
-    end = time.time() + secs
     buf = data(n)
+    end = time.time() + secs
     while True:
         try:
             s = socket.create_connection((host, port), timeout=5)

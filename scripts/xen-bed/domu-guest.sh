@@ -276,7 +276,12 @@ net_recv() {
 	local p rc=0
 	python3 /xen-bed/bulk.py recv 5001 "$bulk_bytes" 240 >/tmp/bulk-recv.out 2>&1 &
 	p=$!
-	xb_wait 60 grep -q listening /tmp/bulk-recv.out || return 1
+	# dom0 waits for one answer or the other.
+	xb_wait 60 grep -q listening /tmp/bulk-recv.out || {
+		sync_ask "net failed"
+		cat /tmp/bulk-recv.out
+		return 1
+	}
 	sync_ask "net ready"
 	wait "$p" || rc=$?
 	cat /tmp/bulk-recv.out
