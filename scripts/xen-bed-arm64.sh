@@ -593,7 +593,8 @@ overlay=$out/overlay
 rm -rf "$overlay"
 mkdir -p "$overlay/xen-bed/ko" "$overlay/usr/local/bin" "$overlay/dev"
 with_lock "$XB/project.lock" build_project
-cp "$VA_ROOT/scripts/xen-bed/lib.sh" "$VA_ROOT"/scripts/xen-bed-arm64/*.sh "$overlay/xen-bed/"
+cp "$VA_ROOT/scripts/xen-bed/lib.sh" "$VA_ROOT/scripts/xen-bed/domu-lib.sh" \
+	"$VA_ROOT"/scripts/xen-bed-arm64/*.sh "$overlay/xen-bed/"
 for s in "${scenario_list[@]}"; do
 	cp "$(scenario_file "$s")" "$overlay/xen-bed/$s.sh"
 done

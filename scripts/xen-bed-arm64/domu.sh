@@ -26,11 +26,10 @@
 
 # shellcheck source=scripts/xen-bed/lib.sh
 . /xen-bed/lib.sh
-
-ko=/xen-bed/ko
-dd=/xen-bed/domu
 domu_name=domu
-glog=/var/log/xen/console/guest-$domu_name.log
+# shellcheck source=scripts/xen-bed/domu-lib.sh
+. /xen-bed/domu-lib.sh
+
 port=7000
 domu_port=7001
 pong_ring=4194304
@@ -42,6 +41,9 @@ domid=''
 
 # ---- the domU's console, relayed ----
 
+# The relay as this root's busybox runs it (its awk ignores -W interactive
+# with a warning on the console; fflush is enough), in place of
+# domu-lib.sh's; the rest of the relay is domu-lib.sh's.
 relay_start() {
 	# tail -F waits for the file, which xenconsoled opens when the
 	# domain's console appears; one write per line to /dev/kmsg.
@@ -53,71 +55,6 @@ relay_start() {
 			print >>"/tmp/domu-console.log"
 			fflush("/tmp/domu-console.log")
 		}' &
-}
-
-# After the domain is gone: every line of its console relayed.
-relay_drain() {
-	xb_wait 120 bash -c "[[ \$(wc -l <$glog) -le \$(wc -l </tmp/domu-console.log) ]]" || {
-		echo "the relay is behind: $(wc -l <"$glog") lines logged, $(wc -l </tmp/domu-console.log) relayed"
-		return 1
-	}
-	echo "$(wc -l </tmp/domu-console.log) lines of the domU's console relayed"
-}
-
-domain_alive() {
-	xl domid "$domu_name" >/dev/null 2>&1
-}
-
-# Wait for the domU's line "# sync: WHAT", at most SECS and not after the
-# domain is gone.
-wait_sync() { # WHAT SECS
-	local end=$(($(xb_now) + $2))
-	until grep -qF "xen-bed: # sync: $1" "$glog" 2>/dev/null; do
-		if ! domain_alive || [[ $(xb_now) -ge $end ]]; then
-			xb_note "no '# sync: $1' from the domU"
-			return 1
-		fi
-		sleep 0.2
-	done
-}
-
-# ---- argo ----
-
-pong_pid=''
-pong_start() {
-	argo pong --port "$port" --partner "$domid" --ring-size "$pong_ring" -q \
-		>/tmp/pong.log 2>&1 &
-	pong_pid=$!
-	xb_wait 120 grep -q '^pong: serving' /tmp/pong.log || {
-		cat /tmp/pong.log
-		return 1
-	}
-	cat /tmp/pong.log
-	# The ring names its partner: not "any".
-	grep -q "(partner $domid)" /tmp/pong.log
-}
-
-pong_stop() {
-	[[ -n $pong_pid ]] || return 0
-	kill -TERM "$pong_pid"
-	wait "$pong_pid"
-	local rc=$?
-	pong_pid=''
-	cat /tmp/pong.log
-	[[ $rc -eq 0 ]] &&
-		grep -q "^pong: $((count * ${#sizes[@]})) requests served" /tmp/pong.log
-}
-
-ping() { # SIZE
-	argo ping --to "$domid:$domu_port" --size "$1" -c "$count" -i 0.1 -W 60
-}
-
-ping_case() { # SIZE
-	local n=ping_domu_$1
-	xb_case "$n" ping "$1" &&
-		xb_check "${n}_no_loss" grep -q \
-			"^$count transmitted, $count received, 0% loss, 0 errors" \
-			"/tmp/cases/$n.log"
 }
 
 # ---- the backend ----
@@ -173,26 +110,10 @@ domu_config() {
 	cat /tmp/domu.cfg
 }
 
-domu_create() {
-	xl create -p /tmp/domu.cfg || return 1
-	xl list
-	xl domid "$domu_name" && xl vcpu-list "$domu_name"
-}
-
-# The domU powers itself off at its end: the domain goes away by itself,
-# after the domU said it was over.
-domu_gone() {
-	xb_wait 1200 bash -c "! xl domid $domu_name" || {
-		xl list
-		return 1
-	}
-	grep -q 'xen-bed: # domu over' "$glog"
-}
-
 xb_case insmod_argo insmod "$ko/argo.ko"
 truncate -s "$img_bytes" "$img"
 xb_case domu_config domu_config
-if xb_case domu_create domu_create; then
+if xb_case domu_create domu_create /tmp/domu.cfg; then
 	domid=$(xl domid "$domu_name")
 	xb_note "the domU is domain $domid"
 	relay_start
@@ -206,7 +127,7 @@ if xb_case domu_create domu_create; then
 	else
 		xb_ktap "not ok - ping_domu"
 	fi
-	xb_case domu_shut_down domu_gone || xl destroy "$domu_name"
+	xb_case domu_shut_down domu_gone 1200 || xl destroy "$domu_name"
 	xb_case domu_console_relayed relay_drain
 	[[ -z $pong_pid ]] || xb_case pong_stop pong_stop
 	[[ -z $be_pid ]] || xb_case backend_sigterm backend_stop

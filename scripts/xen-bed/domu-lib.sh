@@ -12,8 +12,16 @@
 #   wait_sync WHAT SECS   wait for the domU's line "# sync: WHAT"
 #   load                  cases insmod_argo, dev_argo
 #   domu_create CFG       xl create -p (paused) from the file CFG
-#   domu_gone             the domU powered itself off after its last line
+#   domu_gone [SECS]      the domU powered itself off after its last line
+#                         (waited for at most SECS, default 1800)
+#   pong_start, pong_stop dom0's argo pong for the domU only, on $port with
+#                         a $pong_ring ring; it must have served $count
+#                         requests of each of $sizes
+#   ping_case SIZE        cases ping_domu_SIZE(_no_loss): $count pings of
+#                         SIZE bytes to the domU's pong on $domu_port
 
+# The sourcing scenario sets the variables named above.
+# shellcheck disable=SC2154
 : "${domu_name:?domu-lib.sh: set domu_name first}"
 glog=/var/log/xen/console/guest-$domu_name.log
 ko=/xen-bed/ko
@@ -72,10 +80,49 @@ domu_create() { # CFG
 }
 
 # The domain goes away by itself, after the domU said it was over.
-domu_gone() {
-	xb_wait 1800 bash -c "! xl domid $domu_name" || {
+domu_gone() { # [SECS]
+	xb_wait "${1:-1800}" bash -c "! xl domid $domu_name" || {
 		xl list
 		return 1
 	}
 	grep -q 'xen-bed: # domu over' "$glog"
+}
+
+# ---- argo, dom0's side ----
+
+pong_pid=''
+pong_start() {
+	argo pong --port "$port" --partner "$domid" --ring-size "$pong_ring" -q \
+		>/tmp/pong.log 2>&1 &
+	pong_pid=$!
+	xb_wait 120 grep -q '^pong: serving' /tmp/pong.log || {
+		cat /tmp/pong.log
+		return 1
+	}
+	cat /tmp/pong.log
+	# The ring names its partner: not "any".
+	grep -q "(partner $domid)" /tmp/pong.log
+}
+
+pong_stop() {
+	[[ -n $pong_pid ]] || return 0
+	kill -TERM "$pong_pid"
+	wait "$pong_pid"
+	local rc=$?
+	pong_pid=''
+	cat /tmp/pong.log
+	[[ $rc -eq 0 ]] &&
+		grep -q "^pong: $((count * ${#sizes[@]})) requests served" /tmp/pong.log
+}
+
+ping() { # SIZE
+	argo ping --to "$domid:$domu_port" --size "$1" -c "$count" -i 0.1 -W 60
+}
+
+ping_case() { # SIZE
+	local n=ping_domu_$1
+	xb_case "$n" ping "$1" &&
+		xb_check "${n}_no_loss" grep -q \
+			"^$count transmitted, $count received, 0% loss, 0 errors" \
+			"/tmp/cases/$n.log"
 }

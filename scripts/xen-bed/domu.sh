@@ -47,43 +47,6 @@ domid=''
 
 # ---- argo ----
 
-pong_pid=''
-pong_start() {
-	argo pong --port "$port" --partner "$domid" --ring-size "$pong_ring" -q \
-		>/tmp/pong.log 2>&1 &
-	pong_pid=$!
-	xb_wait 120 grep -q '^pong: serving' /tmp/pong.log || {
-		cat /tmp/pong.log
-		return 1
-	}
-	cat /tmp/pong.log
-	# The ring names its partner: not "any".
-	grep -q "(partner $domid)" /tmp/pong.log
-}
-
-pong_stop() {
-	[[ -n $pong_pid ]] || return 0
-	kill -TERM "$pong_pid"
-	wait "$pong_pid"
-	local rc=$?
-	pong_pid=''
-	cat /tmp/pong.log
-	[[ $rc -eq 0 ]] &&
-		grep -q "^pong: $((count * ${#sizes[@]})) requests served" /tmp/pong.log
-}
-
-ping() { # SIZE
-	argo ping --to "$domid:$domu_port" --size "$1" -c "$count" -i 0.1 -W 60
-}
-
-ping_case() { # SIZE
-	local n=ping_domu_$1
-	xb_case "$n" ping "$1" &&
-		xb_check "${n}_no_loss" grep -q \
-			"^$count transmitted, $count received, 0% loss, 0 errors" \
-			"/tmp/cases/$n.log"
-}
-
 # ---- the backend ----
 
 be_pid='' be_log=''
