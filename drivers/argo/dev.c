@@ -523,7 +523,7 @@ static long argo_dev_info(struct argo_dev_file *f,
 		info.ring_size = f->bound.ring_size;
 	} else {
 		/* The domain a bind with ARGO_DEV_DOMID_SELF would act as. */
-		domid = argo_prov->domain(ARGO_DOMID_SELF);
+		domid = argo_domain_id(ARGO_DOMID_SELF);
 		info.domain = domid < 0 ? ARGO_DEV_DOMID_ANY : domid;
 		info.partner = ARGO_DEV_DOMID_ANY;
 	}
